@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+export const GROUP = 'flyte.propeller.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'FlyteWorkflow';
+export const PLURAL = 'flyteworkflows';
+export const SINGULAR = 'flyteworkflow';
+export const SHORT_NAMES = ['fwf'];
+
+/** Marks a schema whose contents the API server must keep as-is (any JSON); zod still checks it at run time. */
+const anyJson = <T extends z.ZodType>(schema: T) => schema.meta({ 'x-kubernetes-preserve-unknown-fields': true });
+
+const TypeName = z
+  .string()
+  .min(1)
+  .max(256)
+  .describe('A type in Python annotation spelling: int, float, str, bool, datetime, duration, dict, list[T], dict[str, T] or Optional[T].');
+
+const Interface = z
+  .object({
+    inputs: z.record(z.string(), TypeName).optional().describe('Input names and their types.'),
+    outputs: z.record(z.string(), TypeName).optional().describe('Output names and their types.'),
+  })
+  .describe('Typed inputs and outputs.');
+
+export type Binding = { from: string } | { value: unknown } | { list: Binding[] } | { dict: Record<string, Binding> };
+
+/**
+ * Where a value comes from. Exactly one field is set. Nested list and dict bindings are kept as-is by the
+ * API server (a CRD schema cannot recurse) and checked by the propeller, which fails the workflow on errors.
+ */
+export const Binding: z.ZodType<Binding> = z
+  .object({
+    from: z.string().min(1).optional().describe('inputs.NAME for a workflow input, or NODE.OUTPUT for an output of an upstream node (which implies the dependency).'),
+    value: anyJson(z.unknown()).optional().describe('A constant value.'),
+    get list() {
+      return z.array(anyJson(Binding)).optional().describe('A list whose elements are bindings.');
+    },
+    get dict() {
+      return z.record(z.string(), anyJson(Binding)).optional().describe('A dict whose values are bindings.');
+    },
+  })
+  .check((ctx) => {
+    const set = ['from', 'value', 'list', 'dict'].filter((k) => (ctx.value as Record<string, unknown>)[k] !== undefined);
+    if (set.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: set.length === 0 ? 'a binding needs one of from, value, list or dict' : `a binding takes exactly one of from, value, list or dict, not ${set.join(' and ')}`,
+      });
+    }
+  })
+  .describe('Where a value comes from: exactly one of from, value, list or dict.') as z.ZodType<Binding>;
+
+const Quantity = z.union([z.string(), z.int()]).describe('A Kubernetes quantity such as 500m, 2 or 1Gi.');
+
+const ResourceList = z.record(z.string(), Quantity);
+
+const Resources = z
+  .object({
+    requests: ResourceList.optional().describe('Minimum resources, e.g. {cpu: 500m, memory: 256Mi}.'),
+    limits: ResourceList.optional().describe('Maximum resources.'),
+  })
+  .describe('Compute resources of the task container.');
+
+const EnvVar = z.object({
+  name: z.string().min(1).max(253).describe('Variable name.'),
+  value: z.string().optional().describe('Value; {{.inputs.NAME}} templates are rendered.'),
+});
+
+const Container = z
+  .object({
+    image: z.string().min(1).describe('Container image.'),
+    command: z.array(z.string()).optional().describe('Entrypoint argv; {{.inputs.NAME}} templates are rendered. Never run through a shell.'),
+    args: z.array(z.string()).optional().describe('Arguments; {{.inputs.NAME}} templates are rendered.'),
+    env: z.array(EnvVar).optional().describe('Extra environment variables.'),
+    workingDir: z.string().optional().describe('Working directory.'),
+    resources: Resources.optional(),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional().describe('Image pull policy.'),
+  })
+  .describe('The container that runs the task.');
+
+const Toleration = z.object({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.int().optional(),
+});
+
+const PodOptions = z
+  .object({
+    nodeSelector: z.record(z.string(), z.string()).optional().describe('Node labels the pod must match.'),
+    tolerations: z.array(Toleration).optional().describe('Taints the pod tolerates.'),
+    labels: z.record(z.string(), z.string()).optional().describe('Extra pod labels.'),
+    annotations: z.record(z.string(), z.string()).optional().describe('Extra pod annotations.'),
+    priorityClassName: z.string().optional().describe('Priority class of the pod.'),
+  })
+  .describe('Scheduling and metadata options for task pods.');
+
+const Duration = z.string().min(1).max(64).describe('A duration such as 90s, 5m or 1h30m.');
+
+const Task = z
+  .object({
+    type: z.string().optional().describe('Task plugin; only "container" (the default) exists today.'),
+    version: z.string().max(128).optional().describe('Task version, passed to the pod as FLYTE_INTERNAL_TASK_VERSION.'),
+    interface: Interface.optional(),
+    container: Container,
+    retries: z.int().min(0).max(100).optional().describe('How many times a user error (non-zero exit, OOM, timeout, bad outputs) is retried. Default 0.'),
+    timeout: Duration.optional().describe('Limit for each attempt; an attempt past it is killed and counts as a retryable failure.'),
+    pod: PodOptions.optional(),
+  })
+  .describe('A typed, containerized function run as a Pod.');
+
+const Node = z
+  .object({
+    task: z.string().min(1).describe('Name of the task in spec.tasks.'),
+    inputs: z.record(z.string(), Binding).optional().describe('A binding for each task input.'),
+    after: z.array(z.string()).optional().describe('Nodes that must succeed before this one starts, beyond those its inputs come from (like Flyte\'s >>).'),
+    retries: z.int().min(0).max(100).optional().describe('Overrides the task\'s retries.'),
+    timeout: Duration.optional().describe('Overrides the task\'s per-attempt timeout.'),
+  })
+  .describe('One step of the DAG: a task with its inputs bound.');
+
+export const FailurePolicy = z.enum(['FailImmediately', 'FailAfterExecutableNodesComplete']);
+
+export const WorkflowSpec = z
+  .object({
+    description: z.string().max(4096).optional().describe('What the workflow does.'),
+    interface: Interface.optional(),
+    inputs: z.record(z.string(), anyJson(z.unknown())).optional().describe("This execution's input values, checked against interface.inputs."),
+    tasks: z.record(z.string(), Task).describe('Tasks by name.'),
+    nodes: z.record(z.string(), Node).describe('Nodes by name: the DAG.'),
+    outputs: z.record(z.string(), Binding).optional().describe('A binding for each workflow output.'),
+    maxParallelism: z.int().min(0).max(100000).optional().describe('Most task pods active at once; 0 means no limit. Defaults to the propeller\'s configuration.'),
+    failurePolicy: FailurePolicy.optional().describe('FailImmediately (default) stops everything on the first failed node; FailAfterExecutableNodesComplete lets independent branches finish.'),
+    timeout: Duration.optional().describe('Limit for the whole workflow.'),
+    abort: z.boolean().optional().describe('Set to true to stop the workflow: running pods are deleted and it ends Aborted.'),
+    serviceAccountName: z.string().max(253).optional().describe("Service account of the task pods; the namespace's default when unset."),
+    pod: PodOptions.optional().describe('Defaults for every task pod; a task\'s own pod options win.'),
+  })
+  .describe('The workflow definition and the inputs of this execution.');
+
+export const NodePhase = z.enum(['Pending', 'Queued', 'Running', 'Retrying', 'Succeeded', 'Failed', 'Skipped', 'Aborted']);
+export const WorkflowPhase = z.enum(['Pending', 'Running', 'Failing', 'Succeeded', 'Failed', 'Aborting', 'Aborted']);
+export const ErrorKind = z.enum(['User', 'System', 'Permanent']);
+
+const ExecutionError = z
+  .object({
+    kind: ErrorKind.describe('User errors use the retries budget, System errors the system-retry budget; Permanent errors are never retried.'),
+    code: z.string().describe('Stable machine-readable code, e.g. NonZeroExit, OutputsInvalid, PodDeletedExternally.'),
+    message: z.string().describe('Human-readable explanation.'),
+    node: z.string().optional().describe('The node it concerns.'),
+  })
+  .describe('Why something failed.');
+
+const Time = z.string().describe('RFC 3339 time.');
+
+export const NodeStatus = z
+  .object({
+    phase: NodePhase,
+    attempts: z.int().min(0).optional().describe('Attempts started so far.'),
+    systemFailures: z.int().min(0).optional().describe('Attempts lost to system errors (pod deleted, evicted, node shut down).'),
+    podName: z.string().optional().describe('Pod of the current or last attempt.'),
+    startedAt: Time.optional(),
+    attemptStartedAt: Time.optional().describe('When the current attempt started.'),
+    finishedAt: Time.optional(),
+    nextAttemptAt: Time.optional().describe('When the next attempt may start (retry backoff).'),
+    readyAt: Time.optional().describe('When the node became ready to run, for transition latency.'),
+    outputs: z.record(z.string(), anyJson(z.unknown())).optional().describe('Outputs, once it succeeded.'),
+    message: z.string().optional(),
+    error: ExecutionError.optional(),
+  })
+  .describe('Observed state of one node.');
+
+export const WorkflowStatus = z
+  .object({
+    phase: WorkflowPhase.optional(),
+    message: z.string().optional().describe('Human-readable summary of the current state.'),
+    progress: z.string().optional().describe('Succeeded task nodes over all task nodes, e.g. 3/5.'),
+    observedGeneration: z.int().optional(),
+    startedAt: Time.optional(),
+    finishedAt: Time.optional(),
+    outputs: z.record(z.string(), anyJson(z.unknown())).optional().describe('Workflow outputs, once it succeeded.'),
+    error: ExecutionError.optional(),
+    nodes: z.record(z.string(), NodeStatus).optional().describe('Status of each node by name.'),
+  })
+  .describe('Observed state of the execution, written by the propeller.');
+
+export type WorkflowSpec = z.infer<typeof WorkflowSpec>;
+export type WorkflowStatus = z.infer<typeof WorkflowStatus>;
+export type NodeStatus = z.infer<typeof NodeStatus>;
+export type NodePhase = z.infer<typeof NodePhase>;
+export type WorkflowPhase = z.infer<typeof WorkflowPhase>;
+export type ErrorKind = z.infer<typeof ErrorKind>;
+export type ExecutionError = z.infer<typeof ExecutionError>;
+export type FailurePolicy = z.infer<typeof FailurePolicy>;
+export type TaskSpec = z.infer<typeof Task>;
+export type NodeSpec = z.infer<typeof Node>;
+export type ContainerSpec = z.infer<typeof Container>;
+export type PodOptions = z.infer<typeof PodOptions>;
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  resourceVersion: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+}
+
+/** A FlyteWorkflow as read from the API server. The spec is unchecked until `parseSpec` accepts it. */
+export interface FlyteWorkflow {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: unknown;
+  status?: WorkflowStatus;
+}
+
+export const TERMINAL_WORKFLOW_PHASES: ReadonlySet<WorkflowPhase> = new Set(['Succeeded', 'Failed', 'Aborted']);
+export const TERMINAL_NODE_PHASES: ReadonlySet<NodePhase> = new Set(['Succeeded', 'Failed', 'Skipped', 'Aborted']);
