@@ -1,0 +1,329 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
+import { KubeClient } from '../../src/k8s/rest.ts';
+import { isAlreadyExists } from '../../src/k8s/errors.ts';
+import { ensureBinaries, type BinaryPaths } from './build.ts';
+import { cacheRoot, repoRoot } from './components.ts';
+import { isRunning, startProcess, startTimeOf, stopProcess, type ProcessRecord } from './processes.ts';
+import { startKwok, KWOK_NODE_LABEL } from './kwok.ts';
+
+export interface ControlPlaneOptions {
+  /** Registry name of this run; the CLI uses "default". */
+  id?: string;
+  /** The run is stale once this process is gone; null keeps it until `down` (the CLI). */
+  ownerPid?: number | null;
+  /** Fake KWOK nodes to create (0 starts no KWOK). */
+  kwokNodes?: number;
+  /** How long a KWOK pod runs before it completes, unless its KWOK_DURATION env says otherwise. */
+  kwokPodDurationMs?: number;
+  /** Start the process node, which runs pods as local processes. */
+  processNode?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ControlPlaneState {
+  id: string;
+  dir: string;
+  ownerPid: number | null;
+  ownerStartTime: string | null;
+  server: string;
+  kubeconfigPath: string;
+  processes: ProcessRecord[];
+  startedAt: string;
+  readyAfterMs: number;
+}
+
+export interface ControlPlane extends ControlPlaneState {
+  binaries: BinaryPaths;
+  client: KubeClient;
+  stop(): Promise<void>;
+}
+
+export const PROCESS_NODE_NAME = 'propeller-process-node';
+const ADMIN_USER = 'propeller-admin';
+const runsDir = join(cacheRoot, 'runs');
+const stateFile = (id: string) => join(runsDir, `${id}.json`);
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const id = opts.id ?? `run-${process.pid}-${randomBytes(3).toString('hex')}`;
+  await reapStaleRuns(log);
+  const binaries = await ensureBinaries({ log });
+  const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'propeller-cp-'));
+  const ownerPid = opts.ownerPid === undefined ? process.pid : opts.ownerPid;
+  const state: ControlPlaneState = {
+    id,
+    dir,
+    ownerPid,
+    ownerStartTime: ownerPid === null ? null : (startTimeOf(ownerPid) ?? null),
+    server: '',
+    kubeconfigPath: join(dir, 'kubeconfig'),
+    processes: [],
+    startedAt: new Date(started).toISOString(),
+    readyAfterMs: 0,
+  };
+  // Record the run before starting anything, so a crash from here on is reaped by the next run.
+  await saveState(state);
+  try {
+    const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    state.server = `https://127.0.0.1:${apiPort}`;
+    const token = randomBytes(24).toString('hex');
+    await writeAuthFiles(dir, token);
+
+    const spawn = async (name: string, command: string, args: string[], env?: NodeJS.ProcessEnv) => {
+      state.processes.push(startProcess(name, command, args, { logPath: join(dir, `${name}.log`), env }));
+      await saveState(state);
+    };
+    await spawn('etcd', binaries['etcd']!, etcdArgs(dir, etcdPort, etcdPeerPort));
+    await spawn('kube-apiserver', binaries['kube-apiserver']!, apiserverArgs(dir, etcdPort, apiPort));
+    await waitFor('the API server serving certificate', 60_000, state, async () => existsSync(join(dir, 'certs', 'apiserver.crt')));
+    await writeFile(state.kubeconfigPath, kubeconfig(state.server, join(dir, 'certs', 'apiserver.crt'), token));
+    const client = await KubeClient.load(state.kubeconfigPath);
+    await waitFor('kube-apiserver /readyz', 90_000, state, async () => (await client.request<string>('GET', '/readyz').catch(() => '')) === 'ok');
+    state.readyAfterMs = Date.now() - started;
+    log(`[cluster] kube-apiserver ready after ${(state.readyAfterMs / 1000).toFixed(1)}s at ${state.server}`);
+
+    // CRDs go in before the controller manager starts: its garbage collector reads discovery only every 30 s.
+    await installCrds(client, state);
+    await writeFile(join(dir, 'scheduler.yaml'), schedulerConfig(state.kubeconfigPath));
+    await spawn('kube-controller-manager', binaries['kube-controller-manager']!, controllerManagerArgs(state.kubeconfigPath));
+    await spawn('kube-scheduler', binaries['kube-scheduler']!, ['--config', join(dir, 'scheduler.yaml'), '--secure-port=0', '-v=1']);
+
+    if ((opts.kwokNodes ?? 0) > 0) {
+      const kwok = await startKwok({ binary: binaries['kwok']!, dir, kubeconfigPath: state.kubeconfigPath, client, nodes: opts.kwokNodes!, podDurationMs: opts.kwokPodDurationMs ?? 1000 });
+      state.processes.push(kwok);
+      await saveState(state);
+    }
+    if (opts.processNode) {
+      await spawn('process-node', process.execPath, [join(repoRoot, 'tools', 'process-node', 'main.ts'), '--kubeconfig', state.kubeconfigPath, '--node-name', PROCESS_NODE_NAME, '--work-dir', join(dir, 'process-node')]);
+    }
+    await waitFor('the default ServiceAccount (controller manager running)', 60_000, state, async () =>
+      client.request('GET', '/api/v1/namespaces/default/serviceaccounts/default').then(() => true, () => false),
+    );
+    const wantNodes = (opts.kwokNodes ?? 0) + (opts.processNode ? 1 : 0);
+    if (wantNodes > 0) await waitFor(`${wantNodes} Ready node(s)`, 60_000, state, async () => (await readyNodes(client)) >= wantNodes);
+    log(`[cluster] up in ${((Date.now() - started) / 1000).toFixed(1)}s; kubeconfig: ${state.kubeconfigPath}`);
+    return { ...state, binaries, client, stop: async () => { await client.close(); await stopControlPlane(id); } };
+  } catch (err) {
+    await teardown(state);
+    throw err;
+  }
+}
+
+/** Stops every process of a run, by recorded pid, and removes its directory. */
+export async function stopControlPlane(id: string): Promise<boolean> {
+  const state = readState(id);
+  if (!state) return false;
+  await teardown(state);
+  return true;
+}
+
+export function readState(id: string): ControlPlaneState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(id), 'utf8')) as ControlPlaneState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs whose owner died (a killed test run, say) are stopped so they cannot get in the next run's way. */
+export async function reapStaleRuns(log: (line: string) => void = () => {}): Promise<void> {
+  if (!existsSync(runsDir)) return;
+  for (const file of readdirSync(runsDir).filter((f) => f.endsWith('.json'))) {
+    const state = readState(file.slice(0, -5));
+    if (!state || state.ownerPid === null) continue;
+    if (isRunning({ pid: state.ownerPid, startTime: state.ownerStartTime ?? '' })) continue;
+    log(`[cluster] stopping stale run ${state.id} (owner ${state.ownerPid} is gone)`);
+    await teardown(state);
+  }
+}
+
+async function teardown(state: ControlPlaneState): Promise<void> {
+  // Dependents first, etcd last, so nothing logs a storm of connection errors on the way down.
+  for (const p of [...state.processes].reverse()) await stopProcess(p);
+  await rm(state.dir, { recursive: true, force: true });
+  await rm(stateFile(state.id), { force: true });
+}
+
+async function saveState(state: ControlPlaneState): Promise<void> {
+  await mkdir(runsDir, { recursive: true });
+  await writeFile(stateFile(state.id), JSON.stringify(state, null, 2));
+}
+
+async function waitFor(what: string, timeoutMs: number, state: ControlPlaneState, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    const dead = state.processes.find((p) => !isRunning(p));
+    if (dead) throw new Error(`${dead.name} exited while waiting for ${what}; last log lines:\n${tail(dead.logPath)}`);
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+}
+
+function tail(path: string, lines = 25): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function writeAuthFiles(dir: string, token: string): Promise<void> {
+  await mkdir(join(dir, 'certs'), { recursive: true });
+  // One admin token in system:masters: the harness, tests, kubectl, the controller manager and the scheduler use it.
+  await writeFile(join(dir, 'tokens.csv'), `${token},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`, { mode: 0o600 });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await writeFile(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+}
+
+function etcdArgs(dir: string, port: number, peerPort: number): string[] {
+  const client = `http://127.0.0.1:${port}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return [
+    '--name=propeller-dev',
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=propeller-dev=${peer}`,
+    // The data is thrown away after the run; fsync would only slow every write.
+    '--unsafe-no-fsync',
+    '--quota-backend-bytes=8589934592',
+    '--log-level=warn',
+  ];
+}
+
+function apiserverArgs(dir: string, etcdPort: number, port: number): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    // Without it the API server dies on hosts with no default route.
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    // No --tls-cert-file: the API server writes a self-signed serving certificate here.
+    `--cert-dir=${join(dir, 'certs')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    `--service-account-issuer=https://127.0.0.1:${port}`,
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    // It taints new nodes not-ready until the node-lifecycle controller sees kubelet heartbeats; dev nodes have none.
+    '--disable-admission-plugins=TaintNodesByCondition',
+    '--profiling=false',
+    '--event-ttl=1h',
+  ];
+}
+
+function controllerManagerArgs(kubeconfigPath: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfigPath}`,
+    // Owner-reference cascades, namespace deletion, default ServiceAccounts, orphaned-pod cleanup and quota usage.
+    '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,pod-garbage-collector-controller,resourcequota-controller',
+    '--leader-elect=false',
+    '--secure-port=0',
+    '--use-service-account-credentials=false',
+    '--kube-api-qps=200',
+    '--kube-api-burst=400',
+    '-v=1',
+  ];
+}
+
+function schedulerConfig(kubeconfigPath: string): string {
+  // Defaults (50 QPS) would cap every benchmark at 50 bindings/s, hiding the propeller's own cost.
+  return [
+    'apiVersion: kubescheduler.config.k8s.io/v1',
+    'kind: KubeSchedulerConfiguration',
+    'clientConnection:',
+    `  kubeconfig: ${JSON.stringify(kubeconfigPath)}`,
+    '  qps: 500',
+    '  burst: 1000',
+    'leaderElection:',
+    '  leaderElect: false',
+    '',
+  ].join('\n');
+}
+
+function kubeconfig(server: string, caPath: string, token: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: propeller-dev',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority: ${caPath}`,
+    'users:',
+    `- name: ${ADMIN_USER}`,
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: propeller-dev',
+    '  context:',
+    '    cluster: propeller-dev',
+    `    user: ${ADMIN_USER}`,
+    'current-context: propeller-dev',
+    '',
+  ].join('\n');
+}
+
+/** Applies the chart's CRDs (generated from the zod schema) and waits until each is Established. */
+async function installCrds(client: KubeClient, state: ControlPlaneState): Promise<void> {
+  const crdDir = join(repoRoot, 'charts', 'propeller', 'crds');
+  if (!existsSync(crdDir)) return;
+  for (const file of readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f))) {
+    for (const doc of parseAllDocuments(await readFile(join(crdDir, file), 'utf8'))) {
+      const crd = doc.toJS() as { metadata: { name: string } } | null;
+      if (!crd) continue;
+      await applyCrd(client, crd);
+      await waitFor(`CRD ${crd.metadata.name} to be Established`, 30_000, state, async () => {
+        const live = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          'GET',
+          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+        );
+        return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+      });
+    }
+  }
+}
+
+export async function applyCrd(client: KubeClient, crd: { metadata: { name: string } }): Promise<void> {
+  const path = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+  try {
+    await client.request('POST', path, { body: crd });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    const live = await client.request<{ metadata: { resourceVersion: string } }>('GET', `${path}/${crd.metadata.name}`);
+    await client.request('PUT', `${path}/${crd.metadata.name}`, { body: { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata.resourceVersion } } });
+  }
+}
+
+async function readyNodes(client: KubeClient): Promise<number> {
+  const nodes = await client.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes').catch(() => ({ items: [] }));
+  return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+}
+
+export { KWOK_NODE_LABEL };
