@@ -1,0 +1,52 @@
+import { expandVars } from './expand-vars.ts';
+import type { Container } from './pod-types.ts';
+
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
+/** What to exec for a pod's main container: argv and env, no shell. */
+export interface ProcessPlan {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Env entries that use valueFrom, which the process node cannot resolve; they are set to "". */
+  unsupportedEnv: string[];
+}
+
+export type PlanResult = { ok: true; plan: ProcessPlan } | { ok: false; message: string };
+
+/**
+ * Builds the argv and env for the container the way a kubelet would (env in order, `$(VAR)`
+ * expansion), except that there is no image: the command must be given, and any value equal to
+ * the termination message path points at the sandbox's file instead.
+ */
+export function planProcess(container: Container, opts: { hostEnv: NodeJS.ProcessEnv; terminationLogPath: string }): PlanResult {
+  const command = container.command ?? [];
+  if (command.length === 0) {
+    return {
+      ok: false,
+      message: `container "${container.name}" has no command: the process node ignores images, so there is no entrypoint to fall back to; set spec.containers[0].command`,
+    };
+  }
+  const messagePath = container.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
+  const redirect = (value: string) => (value === messagePath ? opts.terminationLogPath : value);
+
+  const vars = new Map<string, string>();
+  const unsupportedEnv: string[] = [];
+  for (const entry of container.env ?? []) {
+    if (entry.valueFrom !== undefined && entry.value === undefined) {
+      unsupportedEnv.push(entry.name);
+      vars.set(entry.name, '');
+      continue;
+    }
+    vars.set(entry.name, redirect(entry.value ? expandVars(entry.value, vars) : ''));
+  }
+  const argv = [...command, ...(container.args ?? [])].map((arg) => redirect(expandVars(arg, vars)));
+
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME'] as const) {
+    const value = opts.hostEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [name, value] of vars) env[name] = value;
+  return { ok: true, plan: { file: argv[0]!, args: argv.slice(1), env, unsupportedEnv } };
+}
