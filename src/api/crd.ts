@@ -49,6 +49,8 @@ function preserved(schema: Schema): Schema {
   const out: Schema = { [PRESERVE]: true };
   if (schema['description']) out['description'] = schema['description'];
   if (schema['type'] === 'object') out['type'] = 'object';
+  // Any JSON value, null included: without this the API server silently drops nulls from user data.
+  else out['nullable'] = true;
   return out;
 }
 

@@ -11,7 +11,7 @@ export const KWOK_NODE_VALUE = 'kwok';
 /**
  * Env vars a pod's first container may set to script its life on a KWOK node:
  * KWOK_DURATION (Go duration, how long it runs), KWOK_EXIT_CODE (default 0) and
- * KWOK_MESSAGE (the termination message, cut at 4096 bytes like the kubelet does).
+ * KWOK_MESSAGE (the termination message; like the kubelet, only its last 4096 bytes are kept).
  */
 export const KWOK_ENV = { duration: 'KWOK_DURATION', exitCode: 'KWOK_EXIT_CODE', message: 'KWOK_MESSAGE' } as const;
 
@@ -187,7 +187,7 @@ spec:
           terminated:
             exitCode: {{ if eq $i 0 }}{{ $code }}{{ else }}0{{ end }}
             reason: {{ if and (eq $i 0) (ne $code "0") }}Error{{ else }}Completed{{ end }}
-            {{ if and (eq $i 0) $message }}message: {{ trunc 4096 $message | Quote }}{{ end }}
+            {{ if and (eq $i 0) $message }}message: {{ trunc -4096 $message | Quote }}{{ end }}
             startedAt: {{ $now | Quote }}
             finishedAt: {{ $now | Quote }}
       {{ end }}
