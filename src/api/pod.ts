@@ -1,0 +1,99 @@
+/** The parts of a v1 Pod the propeller writes or reads. Plain JSON, as the API server sends it. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface PodMetadata {
+  name: string;
+  namespace: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  workingDir?: string;
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  imagePullPolicy?: string;
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: string;
+}
+
+export interface PodSpec {
+  restartPolicy?: string;
+  serviceAccountName?: string;
+  nodeName?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  priorityClassName?: string;
+  enableServiceLinks?: boolean;
+  terminationGracePeriodSeconds?: number;
+  activeDeadlineSeconds?: number;
+  containers: Container[];
+}
+
+export interface ContainerState {
+  waiting?: { reason?: string; message?: string };
+  running?: { startedAt?: string };
+  terminated?: { exitCode: number; signal?: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
+}
+
+export interface ContainerStatus {
+  name: string;
+  state?: ContainerState;
+  lastState?: ContainerState;
+  ready?: boolean;
+  restartCount?: number;
+}
+
+export interface PodCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface PodStatus {
+  phase?: string;
+  reason?: string;
+  message?: string;
+  startTime?: string;
+  conditions?: PodCondition[];
+  containerStatuses?: ContainerStatus[];
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata: PodMetadata;
+  spec: PodSpec;
+  status?: PodStatus;
+}
