@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+const ms = (def: number, description: string) => z.int().min(0).default(def).describe(description);
+
+/**
+ * Every option of the propeller. Each leaf is settable from the YAML config file, an env var
+ * (PROPELLER_ + the path in upper snake case) and a flag (the path in kebab case), in that order of precedence.
+ */
+export const ConfigSchema = z.object({
+  kubeconfig: z.string().default('').describe('Path to a kubeconfig file; empty uses the in-cluster service account (or ~/.kube/config).'),
+  namespaces: z.array(z.string()).default([]).describe('Namespaces to watch (comma-separated on the command line); empty watches all.'),
+  workers: z.int().min(1).max(512).default(8).describe('Workflows reconciled concurrently.'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Log level.'),
+  kube: z
+    .object({
+      qps: z.number().min(0).default(100).describe('Client-side limit on API requests per second (0: none).'),
+      burst: z.int().min(1).default(200).describe('Requests allowed in a burst above qps.'),
+      timeoutMs: ms(30_000, 'Timeout of one API request.'),
+    })
+    .prefault({}),
+  queue: z
+    .object({
+      baseDelayMs: ms(50, 'First retry delay of a workflow whose round failed; doubles each time.'),
+      maxDelayMs: ms(60_000, 'Longest retry delay.'),
+      qps: z.number().min(0).default(100).describe('Global rate of retried rounds per second.'),
+      burst: z.int().min(1).default(1000).describe('Retried rounds allowed in a burst.'),
+    })
+    .prefault({}),
+  resyncPeriodMs: ms(30_000, 'Every running workflow is looked at this often even without events.'),
+  podWriteConcurrency: z.int().min(1).default(32).describe('Pod creates and deletes in flight at once per round.'),
+  workflow: z
+    .object({
+      defaultMaxParallelism: z.int().min(0).default(25).describe('Task pods active at once per workflow when spec.maxParallelism is unset (0: no limit).'),
+      maxNodes: z.int().min(1).default(10_000).describe('Most nodes a workflow may have.'),
+      maxSystemRetries: z.int().min(0).default(3).describe('Attempts lost to system errors (pod deleted, evicted, node shutdown) that are retried.'),
+      retryBackoffBaseMs: ms(2000, 'Delay before the first retry of a node; doubles with each failure.'),
+      retryBackoffMaxMs: ms(60_000, 'Longest delay between attempts of a node.'),
+      imagePullGraceMs: ms(180_000, 'How long an image pull may back off before the node fails permanently.'),
+      maxStatusBytes: z.int().min(10_000).default(1_000_000).describe('Largest status the propeller writes; above it, outputs no longer needed are dropped, and then the workflow fails.'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,208 @@
+import { KIND, TERMINAL_WORKFLOW_PHASES, type FlyteWorkflow } from '../api/flyteworkflow.ts';
+import { FINALIZER, LABELS, MANAGED_BY } from '../api/labels.ts';
+import type { Pod } from '../api/pod.ts';
+import type { Config } from '../config/schema.ts';
+import type { TaskPlugin } from '../core/task-plugin.ts';
+import { errorMessage } from '../errors.ts';
+import { EventRecorder } from '../k8s/event-recorder.ts';
+import { Informer, objectKey } from '../k8s/informer.ts';
+import { podsPath, workflowsPath } from '../k8s/paths.ts';
+import { PodGateway } from '../k8s/pod-gateway.ts';
+import type { KubeClient } from '../k8s/rest.ts';
+import { WorkflowStore } from '../k8s/workflow-store.ts';
+import type { Logger } from '../observability/logger.ts';
+import { Reconciler, type ReconcileObserver } from './reconciler.ts';
+import { WorkQueue, type WorkQueueObserver } from './workqueue.ts';
+
+export interface ControllerOptions {
+  config: Config;
+  client: KubeClient;
+  log: Logger;
+  plugins: ReadonlyMap<string, TaskPlugin>;
+  now?: () => number;
+  queueObserver?: WorkQueueObserver;
+  reconcileObserver?: ReconcileObserver;
+  onRound?: (key: string, durationMs: number, outcome: 'ok' | 'requeue' | 'retry' | 'error') => void;
+}
+
+/**
+ * Watches FlyteWorkflows and the pods they own and feeds their keys to a work queue drained by N
+ * workers; a key is never reconciled by two workers at once.
+ */
+export class Controller {
+  private readonly opts: ControllerOptions;
+  private readonly workflowInformers: Informer<FlyteWorkflow>[];
+  private readonly podInformers: Informer<Pod>[];
+  private readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private readonly events: EventRecorder;
+  /** What last triggered a round per workflow, to skip updates that only touched status (our own writes). */
+  private readonly seen = new Map<string, string>();
+  private workers: Promise<void>[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    const { config, client, log } = opts;
+    const namespaces = config.namespaces.length ? config.namespaces : [undefined];
+    this.workflowInformers = namespaces.map(
+      (ns) => new Informer<FlyteWorkflow>({ name: `flyteworkflows${ns ? `/${ns}` : ''}`, client, path: workflowsPath(ns), log }),
+    );
+    this.podInformers = namespaces.map(
+      (ns) =>
+        new Informer<Pod>({
+          name: `pods${ns ? `/${ns}` : ''}`,
+          client,
+          path: podsPath(ns),
+          labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`,
+          transform: slimPod,
+          indexBy: ownerUid,
+          log,
+        }),
+    );
+    this.queue = new WorkQueue({
+      baseDelayMs: config.queue.baseDelayMs,
+      maxDelayMs: config.queue.maxDelayMs,
+      qps: config.queue.qps,
+      burst: config.queue.burst,
+      observer: opts.queueObserver,
+    });
+    this.events = new EventRecorder(client, log);
+    this.reconciler = new Reconciler({
+      workflows: { get: (key) => this.workflowInformerFor(key)?.get(key) },
+      podsOf: (uid) => this.podInformers.flatMap((i) => i.byIndex(uid)),
+      store: new WorkflowStore(client),
+      pods: new PodGateway(client),
+      events: this.events,
+      plugins: opts.plugins,
+      planConfig: {
+        defaultMaxParallelism: config.workflow.defaultMaxParallelism,
+        maxSystemRetries: config.workflow.maxSystemRetries,
+        backoffBaseMs: config.workflow.retryBackoffBaseMs,
+        backoffMaxMs: config.workflow.retryBackoffMaxMs,
+        imagePullGraceMs: config.workflow.imagePullGraceMs,
+        maxNodes: config.workflow.maxNodes,
+      },
+      maxStatusBytes: config.workflow.maxStatusBytes,
+      podWriteConcurrency: config.podWriteConcurrency,
+      log,
+      now: opts.now ?? Date.now,
+      observer: opts.reconcileObserver,
+    });
+    for (const informer of this.workflowInformers) informer.on((type, wf) => this.onWorkflow(type, wf));
+    for (const informer of this.podInformers) informer.on((_type, pod) => this.onPod(pod));
+  }
+
+  /** Starts the caches; resolves once they are synced (the process is then ready). */
+  async startInformers(): Promise<void> {
+    for (const i of [...this.workflowInformers, ...this.podInformers]) i.start();
+    await Promise.all([...this.workflowInformers, ...this.podInformers].map((i) => i.waitForSync()));
+  }
+
+  hasSynced(): boolean {
+    return [...this.workflowInformers, ...this.podInformers].every((i) => i.hasSynced());
+  }
+
+  /** Starts the workers; call once the caches are synced (and, with leader election, once leading). */
+  startWorkers(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const wf of this.workflowInformers.flatMap((i) => i.list())) this.queue.add(objectKey(wf));
+    this.workers = Array.from({ length: this.opts.config.workers }, () => this.work());
+    this.resyncTimer = setInterval(() => this.resync(), this.opts.config.resyncPeriodMs);
+    this.resyncTimer.unref();
+  }
+
+  /** Takes no new rounds, lets the rounds in flight finish, then stops the watches. */
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    await Promise.all([...this.workflowInformers, ...this.podInformers].map((i) => i.stop()));
+    await this.events.flush();
+  }
+
+  queueDepth(): number {
+    return this.queue.len();
+  }
+
+  workflows(): FlyteWorkflow[] {
+    return this.workflowInformers.flatMap((i) => i.list());
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      let outcome: 'ok' | 'requeue' | 'retry' | 'error' = 'ok';
+      try {
+        const result = await this.reconciler.reconcile(key);
+        if (result.retry) {
+          outcome = 'retry';
+          this.queue.addRateLimited(key);
+        } else {
+          this.queue.forget(key);
+          if (result.requeueAfterMs !== undefined) {
+            outcome = 'requeue';
+            this.queue.addAfter(key, result.requeueAfterMs);
+          }
+        }
+      } catch (err) {
+        outcome = 'error';
+        this.opts.log.error({ workflow: key, err: errorMessage(err), retries: this.queue.failures(key) }, 'round failed; retrying with backoff');
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+        this.opts.onRound?.(key, performance.now() - started, outcome);
+      }
+    }
+  }
+
+  private onWorkflow(type: 'added' | 'updated' | 'deleted', wf: FlyteWorkflow): void {
+    const key = objectKey(wf);
+    if (type === 'deleted') {
+      this.seen.delete(key);
+      this.reconciler.forget(key, wf.metadata.uid);
+      return;
+    }
+    const m = wf.metadata;
+    const signature = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
+    if (type === 'updated' && this.seen.get(key) === signature) return;
+    this.seen.set(key, signature);
+    if (this.running) this.queue.add(key);
+  }
+
+  private onPod(pod: Pod): void {
+    const owner = pod.metadata.ownerReferences?.find((r) => r.controller && r.kind === KIND);
+    if (owner && this.running) this.queue.add(`${pod.metadata.namespace}/${owner.name}`);
+  }
+
+  private resync(): void {
+    for (const wf of this.workflows()) {
+      const done = wf.status?.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(wf.status.phase);
+      if (!done || wf.metadata.finalizers?.includes(FINALIZER)) this.queue.add(objectKey(wf));
+    }
+  }
+
+  private workflowInformerFor(key: string): Informer<FlyteWorkflow> | undefined {
+    if (this.workflowInformers.length === 1) return this.workflowInformers[0];
+    const ns = key.slice(0, key.indexOf('/'));
+    return this.workflowInformers[this.opts.config.namespaces.indexOf(ns)];
+  }
+}
+
+function ownerUid(pod: Pod): string | undefined {
+  return pod.metadata.ownerReferences?.find((r) => r.controller && r.kind === KIND)?.uid;
+}
+
+/** Only what the controller reads: a pod's spec (with its inputs in env) can be large, and there may be thousands. */
+function slimPod(pod: Pod): Pod {
+  const { name, namespace, uid, resourceVersion, creationTimestamp, deletionTimestamp, labels, annotations, ownerReferences } = pod.metadata;
+  return {
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp, deletionTimestamp, labels, annotations, ownerReferences },
+    spec: { nodeName: pod.spec?.nodeName, containers: [] },
+    status: pod.status,
+  };
+}

@@ -1,0 +1,269 @@
+import PQueue from 'p-queue';
+import { API_VERSION, KIND, TERMINAL_WORKFLOW_PHASES, type FlyteWorkflow, type NodeStatus, type WorkflowStatus } from '../api/flyteworkflow.ts';
+import { FINALIZER } from '../api/labels.ts';
+import type { Pod } from '../api/pod.ts';
+import { compileWorkflow, type CompileResult } from '../core/compile.ts';
+import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
+import type { TaskPlugin } from '../core/task-plugin.ts';
+import { errorMessage } from '../errors.ts';
+import { isAlreadyExists, isConflict, isInvalid, isNotFound, isQuotaExceeded, isTooLarge, KubeApiError } from '../k8s/errors.ts';
+import type { EventRecorder } from '../k8s/event-recorder.ts';
+import type { PodGateway } from '../k8s/pod-gateway.ts';
+import type { WorkflowStore } from '../k8s/workflow-store.ts';
+import type { Logger } from '../observability/logger.ts';
+import { Expectations } from './expectations.ts';
+import { FreshestCopy } from './freshest-copy.ts';
+import { statusPatch } from './status-patch.ts';
+
+export interface ReconcilerDeps {
+  /** The informer cache of workflows, by namespace/name. */
+  workflows: { get(key: string): FlyteWorkflow | undefined };
+  /** The informer cache of pods, by owning workflow uid. */
+  podsOf(workflowUid: string): Pod[];
+  store: WorkflowStore;
+  pods: PodGateway;
+  events: EventRecorder;
+  plugins: ReadonlyMap<string, TaskPlugin>;
+  planConfig: PlanConfig;
+  maxStatusBytes: number;
+  podWriteConcurrency: number;
+  log: Logger;
+  now: () => number;
+  observer?: ReconcileObserver;
+}
+
+/** Hooks for metrics; all optional. */
+export interface ReconcileObserver {
+  podCreated?(workflow: FlyteWorkflow, node: string, readyAt: string | undefined): void;
+  podDeleted?(workflow: FlyteWorkflow, node: string | undefined): void;
+  statusWritten?(workflow: FlyteWorkflow, prev: WorkflowStatus | undefined, next: WorkflowStatus, bytes: number): void;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+  /** Something transient failed: retry with the per-key backoff. */
+  retry?: boolean;
+}
+
+type ActionOutcome = { action: Action; ok: true } | { action: Action; ok: false; error: unknown };
+
+/** One round for one workflow: read caches, plan, act idempotently, write status once. */
+export class Reconciler {
+  private readonly deps: ReconcilerDeps;
+  private readonly expectations = new Expectations();
+  private readonly freshest = new FreshestCopy();
+  private readonly compiled = new Map<string, { generation: number | undefined; result: CompileResult }>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.deps = deps;
+  }
+
+  /** Drops what is remembered about a workflow that no longer exists. */
+  forget(key: string, uid?: string): void {
+    this.expectations.forget(key);
+    this.freshest.forget(key);
+    if (uid) this.compiled.delete(uid);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    let wf = this.freshest.pick(key, this.deps.workflows.get(key));
+    if (!wf) {
+      this.forget(key);
+      return {};
+    }
+    const log = this.deps.log.child({ workflow: key });
+    const { namespace, name } = wf.metadata;
+    const finalizers = wf.metadata.finalizers ?? [];
+    const hasFinalizer = finalizers.includes(FINALIZER);
+    const terminal = wf.status?.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(wf.status.phase);
+    const deleting = wf.metadata.deletionTimestamp !== undefined;
+    const now = this.deps.now();
+    const cachedPods = this.deps.podsOf(wf.metadata.uid);
+
+    if (terminal && !hasFinalizer && !cachedPods.some(isAlive)) return {};
+    if (deleting && !hasFinalizer) return {};
+
+    if (!terminal && !deleting && !hasFinalizer) {
+      // Before any pod exists, so deleting the workflow always goes through the abort path.
+      wf = this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, wf.metadata.resourceVersion, [...finalizers, FINALIZER]));
+    }
+
+    const pods = await this.observedPods(key, wf, cachedPods, now);
+    const result = plan({
+      workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
+      pods,
+      now,
+      config: this.deps.planConfig,
+      plugins: this.deps.plugins,
+      compiled: this.compile(wf),
+    });
+
+    const outcomes = await this.execute(key, wf, result.actions, now, log);
+    const { status, retry } = this.settle(wf, result, outcomes, log);
+
+    const written = await this.writeStatus(key, wf, status, log);
+    if (written === 'conflict') return { retry: true };
+    wf = written ?? wf;
+
+    for (const event of result.events) {
+      this.deps.events.record(
+        { apiVersion: API_VERSION, kind: KIND, name, namespace, uid: wf.metadata.uid },
+        { type: event.type, reason: event.reason, message: event.node ? `node ${event.node}: ${event.message}` : event.message },
+      );
+    }
+
+    const finished = wf.status?.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(wf.status.phase);
+    if (finished && (wf.metadata.finalizers ?? []).includes(FINALIZER) && !result.actions.length) {
+      const rest = (wf.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+      try {
+        this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, wf.metadata.resourceVersion, rest));
+      } catch (err) {
+        if (isNotFound(err)) return {};
+        throw err;
+      }
+      this.compiled.delete(wf.metadata.uid);
+    }
+    if (retry) return { retry: true };
+    return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
+  }
+
+  private compile(wf: FlyteWorkflow): CompileResult {
+    const memo = this.compiled.get(wf.metadata.uid);
+    if (memo && memo.generation === wf.metadata.generation) return memo.result;
+    const result = compileWorkflow(wf.spec, { maxNodes: this.deps.planConfig.maxNodes });
+    this.compiled.set(wf.metadata.uid, { generation: wf.metadata.generation, result });
+    return result;
+  }
+
+  /**
+   * The pods plan should see: the cache, our own creates it has not shown yet, and a direct read of any
+   * pod the status calls active that neither has (so a lagging cache is never mistaken for a deletion).
+   */
+  private async observedPods(key: string, wf: FlyteWorkflow, cached: Pod[], now: number): Promise<Pod[]> {
+    const pods = this.expectations.merge(key, cached, now);
+    const known = new Set(pods.map((p) => p.metadata.name));
+    const missing = Object.values(wf.status?.nodes ?? {}).filter(
+      (n: NodeStatus) => (n.phase === 'Queued' || n.phase === 'Running') && n.podName !== undefined && !known.has(n.podName),
+    );
+    for (const node of missing) {
+      const live = await this.deps.pods.get(wf.metadata.namespace, node.podName!);
+      if (live && ownedBy(live, wf)) pods.push(live);
+    }
+    return pods;
+  }
+
+  private async execute(key: string, wf: FlyteWorkflow, actions: Action[], now: number, log: Logger): Promise<ActionOutcome[]> {
+    if (!actions.length) return [];
+    const queue = new PQueue({ concurrency: this.deps.podWriteConcurrency });
+    const outcomes = await Promise.all(
+      actions.map((action) =>
+        queue.add(async (): Promise<ActionOutcome> => {
+          try {
+            if (action.type === 'CreatePod') await this.createPod(key, wf, action, now);
+            else {
+              await this.deps.pods.delete(wf.metadata.namespace, action.podName);
+              log.info({ node: action.node, pod: action.podName, reason: action.reason }, 'deleted pod');
+              this.deps.observer?.podDeleted?.(wf, action.node);
+            }
+            return { action, ok: true };
+          } catch (error) {
+            return { action, ok: false, error };
+          }
+        }),
+      ),
+    );
+    return outcomes as ActionOutcome[];
+  }
+
+  private async createPod(key: string, wf: FlyteWorkflow, action: Extract<Action, { type: 'CreatePod' }>, now: number): Promise<void> {
+    try {
+      await this.deps.pods.create(action.pod);
+      this.deps.observer?.podCreated?.(wf, action.node, wf.status?.nodes?.[action.node]?.readyAt);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      // Same name: ours from a round whose status write was lost (adopt it), or a pod of an older
+      // workflow of the same name that garbage collection has not removed yet (wait for it).
+      const existing = await this.deps.pods.get(wf.metadata.namespace, action.pod.metadata.name);
+      if (existing && !ownedBy(existing, wf)) throw new PodNameTakenError(action.pod.metadata.name);
+    }
+    this.expectations.expect(key, action.pod, now);
+    this.deps.log.debug({ workflow: key, node: action.node, attempt: action.attempt, pod: action.pod.metadata.name }, 'created pod');
+  }
+
+  /**
+   * Folds the outcome of the actions into the planned status. A pod that could not be created leaves its
+   * node as it was before this round (so the next round tries again), unless the API server rejected the
+   * pod itself, which no retry can fix.
+   */
+  private settle(wf: FlyteWorkflow, result: PlanResult, outcomes: ActionOutcome[], log: Logger): { status: WorkflowStatus; retry: boolean } {
+    let retry = false;
+    let nodes = result.status.nodes;
+    for (const outcome of outcomes) {
+      if (outcome.ok) continue;
+      const { action, error } = outcome;
+      const node = action.node;
+      log.warn({ node, action: action.type, err: errorMessage(error) }, 'action failed');
+      if (action.type === 'DeletePod' || node === undefined) {
+        retry = true;
+        continue;
+      }
+      nodes = { ...nodes };
+      const before: NodeStatus = wf.status?.nodes?.[node] ?? { phase: 'Pending' };
+      if ((isInvalid(error) || isTooLarge(error)) && error instanceof KubeApiError) {
+        const message = `the API server rejected the pod: ${error.serverMessage}`;
+        nodes[node] = { ...nodes[node]!, phase: 'Failed', finishedAt: new Date(this.deps.now()).toISOString(), message, error: { kind: 'Permanent', code: 'PodRejected', message, node } };
+      } else {
+        const why = isQuotaExceeded(error) ? 'waiting for resource quota' : 'could not create pod';
+        nodes[node] = { ...before, message: `${why}: ${error instanceof KubeApiError ? error.serverMessage : errorMessage(error)}` };
+        retry = true;
+      }
+    }
+    return { status: nodes === result.status.nodes ? result.status : { ...result.status, nodes }, retry };
+  }
+
+  private async writeStatus(key: string, wf: FlyteWorkflow, next: WorkflowStatus, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
+    let status = next;
+    let bytes = Buffer.byteLength(JSON.stringify(status));
+    if (bytes > this.deps.maxStatusBytes) {
+      status = oversizedFailure(status, bytes, this.deps.maxStatusBytes, this.deps.now());
+      bytes = Buffer.byteLength(JSON.stringify(status));
+      log.error({ bytes, limit: this.deps.maxStatusBytes }, 'status too large; failing the workflow');
+    }
+    const ops = statusPatch(wf.status, status, wf.metadata.resourceVersion);
+    if (!ops) return undefined;
+    try {
+      const updated = await this.deps.store.patchStatus(wf.metadata.namespace, wf.metadata.name, ops);
+      this.deps.observer?.statusWritten?.(wf, wf.status, status, bytes);
+      return this.freshest.remember(key, wf, updated);
+    } catch (err) {
+      if (isConflict(err)) {
+        log.debug('status write conflicted; retrying with a fresher copy');
+        this.freshest.forget(key);
+        return 'conflict';
+      }
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+export class PodNameTakenError extends Error {
+  constructor(pod: string) {
+    super(`pod ${pod} exists but belongs to another workflow (an earlier one of the same name); waiting for it to be garbage-collected`);
+  }
+}
+
+function ownedBy(pod: Pod, wf: FlyteWorkflow): boolean {
+  return pod.metadata.ownerReferences?.some((r) => r.controller && r.uid === wf.metadata.uid) ?? false;
+}
+
+function isAlive(pod: Pod): boolean {
+  return !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
+}
+
+/** A status that fits: the node details are dropped and the workflow fails, saying why. */
+function oversizedFailure(status: WorkflowStatus, bytes: number, limit: number, now: number): WorkflowStatus {
+  const message = `the workflow status would take ${bytes} bytes, over the limit of ${limit}; reduce outputs or nodes`;
+  const nodes = Object.fromEntries(Object.entries(status.nodes ?? {}).map(([id, n]) => [id, { phase: n.phase, attempts: n.attempts } as NodeStatus]));
+  return { ...status, outputs: undefined, nodes, phase: 'Failed', message, finishedAt: new Date(now).toISOString(), error: { kind: 'Permanent', code: 'StatusTooLarge', message } };
+}
