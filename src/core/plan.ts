@@ -78,6 +78,8 @@ class Round {
   private readonly top: Omit<WorkflowStatus, 'nodes'>;
   private readonly podsByNode = new Map<string, Map<number, Pod>>();
   private actions: Action[] = [];
+  /** Pods this round already asked to delete, so each is asked once. */
+  private readonly deleting = new Set<string>();
   private readonly events: WorkflowEvent[] = [];
   private wakeAt: number | undefined;
 
@@ -423,7 +425,8 @@ class Round {
   }
 
   private deletePod(node: string | undefined, pod: Pod, reason: string): void {
-    if (this.actions.some((a) => a.type === 'DeletePod' && a.podName === pod.metadata.name)) return;
+    if (this.deleting.has(pod.metadata.name)) return;
+    this.deleting.add(pod.metadata.name);
     this.actions.push({ type: 'DeletePod', node, podName: pod.metadata.name, reason });
   }
 
