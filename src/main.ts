@@ -1,36 +1,118 @@
 // The propeller: `npm start -- --kubeconfig PATH`, or in a cluster with no flags.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { loadConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
 import { Controller } from './controller/controller.ts';
+import { LeaderElector } from './controller/leader-elector.ts';
 import { TokenBucket } from './controller/token-bucket.ts';
 import { errorMessage } from './errors.ts';
+import { leaseStore } from './k8s/lease-store.ts';
 import { KubeClient } from './k8s/rest.ts';
-import { createLogger } from './observability/logger.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { Metrics } from './observability/metrics.ts';
+import { reconcileMetrics } from './observability/reconcile-metrics.ts';
+import { startServer } from './observability/server.ts';
 import { containerPlugin } from './plugins/container/plugin.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel);
+  const metrics = new Metrics();
   const limiter = config.kube.qps > 0 ? new TokenBucket({ qps: config.kube.qps, burst: config.kube.burst }) : undefined;
-  const client = await KubeClient.load(config.kubeconfig || undefined, { limiter, timeoutMs: config.kube.timeoutMs, userAgent: 'propeller/0.1.0' });
-  const controller = new Controller({ config, client, log, plugins: new Map([[containerPlugin.type, containerPlugin]]) });
+  const client = await KubeClient.load(config.kubeconfig || undefined, {
+    limiter,
+    timeoutMs: config.kube.timeoutMs,
+    userAgent: 'propeller/0.1.0',
+    onRequest: metrics.onRequest,
+  });
+  const controller: Controller = new Controller({
+    config,
+    client,
+    log,
+    plugins: new Map([[containerPlugin.type, containerPlugin]]),
+    queueObserver: { depth: (n) => metrics.queueDepth.set(n), started: (_key, ms) => metrics.queueLatency.observe(ms / 1000) },
+    reconcileObserver: reconcileMetrics(metrics, (key) => controller.firstSeenAt(key)),
+    onRound: (_key, ms, outcome) => metrics.roundDuration.observe({ outcome }, ms / 1000),
+    onRelist: (informer, reason) => metrics.informerRelists.inc({ informer, reason }),
+  });
+  metrics.countWorkflows(() => controller.workflows());
+  const elector = config.leaderElection.enabled ? createElector(config, client, log) : undefined;
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = (signal: string) => {
-    stopping ??= (async () => {
-      log.info({ signal }, 'shutting down: finishing rounds in flight');
-      await controller.stop();
-      await client.close();
-      log.info('stopped');
-      process.exit(0);
-    })();
+  const server =
+    config.server.port >= 0
+      ? await startServer(config.server.host, config.server.port, {
+          registry: metrics.registry,
+          ready: () => {
+            if (!controller.hasSynced()) return { ok: false, detail: 'caches syncing' };
+            return { ok: true, detail: !elector ? 'ok' : elector.isLeader() ? 'ok (leader)' : 'ok (standby)' };
+          },
+        })
+      : undefined;
+  if (server) log.info({ port: server.port }, 'serving /healthz, /readyz and /metrics');
+
+  const campaign = new AbortController();
+  let stopping = false;
+  const shutdown = async (signal: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new rounds; finishing the ones in flight');
+    campaign.abort();
+    setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'rounds in flight did not finish in time; exiting anyway');
+      process.exit(code || 1);
+    }, config.shutdownTimeoutMs).unref();
+    await controller.stop();
+    await elector?.release();
+    metrics.leader.set(0);
+    server?.server.close();
+    await client.close();
+    log.info('stopped');
+    process.exit(code);
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
 
   log.info({ server: client.server, namespaces: config.namespaces.length ? config.namespaces : 'all', workers: config.workers }, 'starting');
   await controller.startInformers();
-  log.info('caches synced; reconciling');
-  controller.startWorkers();
+  log.info('caches synced');
+  if (!elector) {
+    metrics.leader.set(1);
+    controller.startWorkers();
+    log.info('reconciling');
+    return;
+  }
+  metrics.leader.set(0);
+  const lost = await elector.run(campaign.signal, () => {
+    metrics.leader.set(1);
+    controller.startWorkers();
+    log.info('reconciling as leader');
+  });
+  // Exiting is the safe way to stop acting: a fresh process campaigns again from a clean state.
+  if (lost) await shutdown('lost leadership', 1);
+}
+
+function createElector(config: Config, client: KubeClient, log: Logger): LeaderElector {
+  const le = config.leaderElection;
+  const namespace = le.namespace || process.env['POD_NAMESPACE'] || serviceAccountNamespace() || 'default';
+  return new LeaderElector({
+    store: leaseStore(client, namespace, le.name),
+    namespace,
+    name: le.name,
+    identity: le.identity || process.env['POD_NAME'] || `${hostname()}-${process.pid}`,
+    leaseDurationMs: le.leaseDurationMs,
+    renewDeadlineMs: le.renewDeadlineMs,
+    retryPeriodMs: le.retryPeriodMs,
+    log,
+  });
+}
+
+function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err: unknown) => {

@@ -28,6 +28,24 @@ export const ConfigSchema = z.object({
     .prefault({}),
   resyncPeriodMs: ms(30_000, 'Every running workflow is looked at this often even without events.'),
   podWriteConcurrency: z.int().min(1).default(32).describe('Pod creates and deletes in flight at once per round.'),
+  shutdownTimeoutMs: ms(10_000, 'On SIGTERM, how long rounds in flight may take before the process exits anyway.'),
+  server: z
+    .object({
+      host: z.string().default('0.0.0.0').describe('Address of the /healthz, /readyz and /metrics server.'),
+      port: z.int().min(-1).max(65535).default(10254).describe('Port of that server; 0 picks a free one, -1 turns it off.'),
+    })
+    .prefault({}),
+  leaderElection: z
+    .object({
+      enabled: z.boolean().default(false).describe('Elect one active propeller through a Lease; required when running more than one replica.'),
+      namespace: z.string().default('').describe("Namespace of the Lease; empty means the pod's own namespace (POD_NAMESPACE or the service account's), else default."),
+      name: z.string().default('propeller-leader').describe('Name of the Lease.'),
+      identity: z.string().default('').describe('This replica\'s name in the Lease; empty means POD_NAME or hostname plus pid.'),
+      leaseDurationMs: ms(15_000, 'How long a lease lasts without renewal before a standby may take it.'),
+      renewDeadlineMs: ms(10_000, 'How long the leader keeps trying to renew before it stops leading.'),
+      retryPeriodMs: ms(2_000, 'How often the leader renews and standbys try to acquire.'),
+    })
+    .prefault({}),
   workflow: z
     .object({
       defaultMaxParallelism: z.int().min(0).default(25).describe('Task pods active at once per workflow when spec.maxParallelism is unset (0: no limit).'),

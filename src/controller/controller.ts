@@ -23,6 +23,7 @@ export interface ControllerOptions {
   queueObserver?: WorkQueueObserver;
   reconcileObserver?: ReconcileObserver;
   onRound?: (key: string, durationMs: number, outcome: 'ok' | 'requeue' | 'retry' | 'error') => void;
+  onRelist?: (informer: string, reason: 'initial' | 'expired' | 'error') => void;
 }
 
 /**
@@ -38,6 +39,10 @@ export class Controller {
   private readonly events: EventRecorder;
   /** What last triggered a round per workflow, to skip updates that only touched status (our own writes). */
   private readonly seen = new Map<string, string>();
+  /** When this process first saw each workflow, for acceptance latency. */
+  private readonly firstSeen = new Map<string, number>();
+  /** How long the key a worker just took had waited in the queue. */
+  private readonly waited = new Map<string, number>();
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -47,7 +52,10 @@ export class Controller {
     const { config, client, log } = opts;
     const namespaces = config.namespaces.length ? config.namespaces : [undefined];
     this.workflowInformers = namespaces.map(
-      (ns) => new Informer<FlyteWorkflow>({ name: `flyteworkflows${ns ? `/${ns}` : ''}`, client, path: workflowsPath(ns), log }),
+      (ns) => {
+        const name = `flyteworkflows${ns ? `/${ns}` : ''}`;
+        return new Informer<FlyteWorkflow>({ name, client, path: workflowsPath(ns), log, onRelist: (reason) => opts.onRelist?.(name, reason) });
+      },
     );
     this.podInformers = namespaces.map(
       (ns) =>
@@ -59,6 +67,7 @@ export class Controller {
           transform: slimPod,
           indexBy: ownerUid,
           log,
+          onRelist: (reason) => opts.onRelist?.(`pods${ns ? `/${ns}` : ''}`, reason),
         }),
     );
     this.queue = new WorkQueue({
@@ -66,7 +75,13 @@ export class Controller {
       maxDelayMs: config.queue.maxDelayMs,
       qps: config.queue.qps,
       burst: config.queue.burst,
-      observer: opts.queueObserver,
+      observer: {
+        ...opts.queueObserver,
+        started: (key, waitedMs) => {
+          this.waited.set(key, waitedMs);
+          opts.queueObserver?.started?.(key, waitedMs);
+        },
+      },
     });
     this.events = new EventRecorder(client, log);
     this.reconciler = new Reconciler({
@@ -127,6 +142,10 @@ export class Controller {
     return this.queue.len();
   }
 
+  firstSeenAt(key: string): number | undefined {
+    return this.firstSeen.get(key);
+  }
+
   workflows(): FlyteWorkflow[] {
     return this.workflowInformers.flatMap((i) => i.list());
   }
@@ -138,7 +157,8 @@ export class Controller {
       const started = performance.now();
       let outcome: 'ok' | 'requeue' | 'retry' | 'error' = 'ok';
       try {
-        const result = await this.reconciler.reconcile(key);
+        const now = (this.opts.now ?? Date.now)();
+        const result = await this.reconciler.reconcile(key, { queuedAt: now - (this.waited.get(key) ?? 0) });
         if (result.retry) {
           outcome = 'retry';
           this.queue.addRateLimited(key);
@@ -155,6 +175,7 @@ export class Controller {
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
+        this.waited.delete(key);
         this.opts.onRound?.(key, performance.now() - started, outcome);
       }
     }
@@ -164,12 +185,14 @@ export class Controller {
     const key = objectKey(wf);
     if (type === 'deleted') {
       this.seen.delete(key);
+      this.firstSeen.delete(key);
       this.reconciler.forget(key, wf.metadata.uid);
       return;
     }
     const m = wf.metadata;
     const signature = `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${(m.finalizers ?? []).join(',')}`;
     if (type === 'updated' && this.seen.get(key) === signature) return;
+    if (!this.firstSeen.has(key)) this.firstSeen.set(key, (this.opts.now ?? Date.now)());
     this.seen.set(key, signature);
     if (this.running) this.queue.add(key);
   }

@@ -32,11 +32,27 @@ export interface ReconcilerDeps {
   observer?: ReconcileObserver;
 }
 
-/** Hooks for metrics; all optional. */
+/** Hooks for metrics; all optional. Times are epoch milliseconds. */
 export interface ReconcileObserver {
-  podCreated?(workflow: FlyteWorkflow, node: string, readyAt: string | undefined): void;
-  podDeleted?(workflow: FlyteWorkflow, node: string | undefined): void;
-  statusWritten?(workflow: FlyteWorkflow, prev: WorkflowStatus | undefined, next: WorkflowStatus, bytes: number): void;
+  podCreated?(e: {
+    workflow: FlyteWorkflow;
+    node: string;
+    attempt: number;
+    /** The first pod of the workflow (for acceptance latency). */
+    first: boolean;
+    /** A node with dependencies (for transition latency). */
+    dependent: boolean;
+    /** Since when the node could have started: when it became ready in an earlier round, else when this round was queued. */
+    readySince: number;
+    at: number;
+  }): void;
+  podDeleted?(e: { workflow: FlyteWorkflow; node: string | undefined }): void;
+  statusWritten?(e: { workflow: FlyteWorkflow; prev: WorkflowStatus | undefined; next: WorkflowStatus; bytes: number }): void;
+}
+
+/** What the caller knows about the round: when its key entered the queue. */
+export interface RoundContext {
+  queuedAt: number;
 }
 
 export interface ReconcileResult {
@@ -65,7 +81,7 @@ export class Reconciler {
     if (uid) this.compiled.delete(uid);
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
+  async reconcile(key: string, round: RoundContext = { queuedAt: this.deps.now() }): Promise<ReconcileResult> {
     let wf = this.freshest.pick(key, this.deps.workflows.get(key));
     if (!wf) {
       this.forget(key);
@@ -98,7 +114,7 @@ export class Reconciler {
       compiled: this.compile(wf),
     });
 
-    const outcomes = await this.execute(key, wf, result.actions, now, log);
+    const outcomes = await this.execute(key, wf, result.actions, now, round, log);
     const { status, retry } = this.settle(wf, result, outcomes, log);
 
     const written = await this.writeStatus(key, wf, status, log);
@@ -152,18 +168,32 @@ export class Reconciler {
     return pods;
   }
 
-  private async execute(key: string, wf: FlyteWorkflow, actions: Action[], now: number, log: Logger): Promise<ActionOutcome[]> {
+  private async execute(key: string, wf: FlyteWorkflow, actions: Action[], now: number, round: RoundContext, log: Logger): Promise<ActionOutcome[]> {
     if (!actions.length) return [];
     const queue = new PQueue({ concurrency: this.deps.podWriteConcurrency });
+    let first = !Object.values(wf.status?.nodes ?? {}).some((n) => (n.attempts ?? 0) > 0);
+    const compiled = this.compile(wf);
     const outcomes = await Promise.all(
       actions.map((action) =>
         queue.add(async (): Promise<ActionOutcome> => {
           try {
-            if (action.type === 'CreatePod') await this.createPod(key, wf, action, now);
-            else {
+            if (action.type === 'CreatePod') {
+              await this.createPod(key, wf, action, now);
+              const readyAt = Date.parse(wf.status?.nodes?.[action.node]?.readyAt ?? '');
+              this.deps.observer?.podCreated?.({
+                workflow: wf,
+                node: action.node,
+                attempt: action.attempt,
+                first,
+                dependent: compiled.ok && (compiled.workflow.nodeById.get(action.node)?.upstream.length ?? 0) > 0,
+                readySince: Number.isNaN(readyAt) ? round.queuedAt : Math.min(readyAt, round.queuedAt),
+                at: this.deps.now(),
+              });
+              first = false;
+            } else {
               await this.deps.pods.delete(wf.metadata.namespace, action.podName);
               log.info({ node: action.node, pod: action.podName, reason: action.reason }, 'deleted pod');
-              this.deps.observer?.podDeleted?.(wf, action.node);
+              this.deps.observer?.podDeleted?.({ workflow: wf, node: action.node });
             }
             return { action, ok: true };
           } catch (error) {
@@ -178,7 +208,6 @@ export class Reconciler {
   private async createPod(key: string, wf: FlyteWorkflow, action: Extract<Action, { type: 'CreatePod' }>, now: number): Promise<void> {
     try {
       await this.deps.pods.create(action.pod);
-      this.deps.observer?.podCreated?.(wf, action.node, wf.status?.nodes?.[action.node]?.readyAt);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       // Same name: ours from a round whose status write was lost (adopt it), or a pod of an older
@@ -233,7 +262,7 @@ export class Reconciler {
     if (!ops) return undefined;
     try {
       const updated = await this.deps.store.patchStatus(wf.metadata.namespace, wf.metadata.name, ops);
-      this.deps.observer?.statusWritten?.(wf, wf.status, status, bytes);
+      this.deps.observer?.statusWritten?.({ workflow: wf, prev: wf.status, next: status, bytes });
       return this.freshest.remember(key, wf, updated);
     } catch (err) {
       if (isConflict(err)) {
