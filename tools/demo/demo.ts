@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     }
     if (!values['no-propeller']) {
       say('▸ Starting the propeller…');
-      propeller = spawn(process.execPath, [join(repoRoot, 'src', 'main.ts'), '--kubeconfig', kubeconfig, '--namespaces', namespace, '--log-level', 'warn'], {
+      propeller = spawn(process.execPath, [join(repoRoot, 'src', 'main.ts'), '--kubeconfig', kubeconfig, '--namespaces', namespace, '--log-level', 'warn', '--server-port', '0'], {
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       cleanups.unshift(async () => {
