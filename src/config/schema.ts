@@ -28,6 +28,7 @@ export const ConfigSchema = z.object({
     .prefault({}),
   resyncPeriodMs: ms(30_000, 'Every running workflow is looked at this often even without events.'),
   podWriteConcurrency: z.int().min(1).default(32).describe('Pod creates and deletes in flight at once per round.'),
+  cosmeticWriteDelayMs: ms(1000, 'How long a status write that only shows a node going Queued → Running may wait to ride along with the next real change (0: write at once).'),
   shutdownTimeoutMs: ms(10_000, 'On SIGTERM, how long rounds in flight may take before the process exits anyway.'),
   server: z
     .object({

@@ -101,6 +101,7 @@ export class Controller {
       },
       maxStatusBytes: config.workflow.maxStatusBytes,
       podWriteConcurrency: config.podWriteConcurrency,
+      cosmeticWriteDelayMs: config.cosmeticWriteDelayMs,
       log,
       now: opts.now ?? Date.now,
       observer: opts.reconcileObserver,

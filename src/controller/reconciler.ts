@@ -13,6 +13,7 @@ import type { WorkflowStore } from '../k8s/workflow-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Expectations } from './expectations.ts';
 import { FreshestCopy } from './freshest-copy.ts';
+import { onlyCosmeticChanges } from './cosmetic.ts';
 import { statusPatch } from './status-patch.ts';
 
 export interface ReconcilerDeps {
@@ -27,6 +28,8 @@ export interface ReconcilerDeps {
   planConfig: PlanConfig;
   maxStatusBytes: number;
   podWriteConcurrency: number;
+  /** How long a write of only cosmetic changes (Queued → Running, messages) may wait for a real one. */
+  cosmeticWriteDelayMs: number;
   log: Logger;
   now: () => number;
   observer?: ReconcileObserver;
@@ -69,6 +72,8 @@ export class Reconciler {
   private readonly expectations = new Expectations();
   private readonly freshest = new FreshestCopy();
   private readonly compiled = new Map<string, { generation: number | undefined; result: CompileResult }>();
+  /** Since when a workflow has had only cosmetic status changes waiting to be written. */
+  private readonly cosmeticSince = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -78,6 +83,7 @@ export class Reconciler {
   forget(key: string, uid?: string): void {
     this.expectations.forget(key);
     this.freshest.forget(key);
+    this.cosmeticSince.delete(key);
     if (uid) this.compiled.delete(uid);
   }
 
@@ -117,9 +123,19 @@ export class Reconciler {
     const outcomes = await this.execute(key, wf, result.actions, now, round, log);
     const { status, retry } = this.settle(wf, result, outcomes, log);
 
-    const written = await this.writeStatus(key, wf, status, log);
-    if (written === 'conflict') return { retry: true };
-    wf = written ?? wf;
+    let deferMs: number | undefined;
+    if (onlyCosmeticChanges(wf.status, status)) {
+      const since = this.cosmeticSince.get(key) ?? now;
+      this.cosmeticSince.set(key, since);
+      deferMs = since + this.deps.cosmeticWriteDelayMs - now;
+    }
+    if (deferMs === undefined || deferMs <= 0) {
+      this.cosmeticSince.delete(key);
+      const written = await this.writeStatus(key, wf, status, log);
+      if (written === 'conflict') return { retry: true };
+      wf = written ?? wf;
+      deferMs = undefined;
+    }
 
     for (const event of result.events) {
       this.deps.events.record(
@@ -140,7 +156,8 @@ export class Reconciler {
       this.compiled.delete(wf.metadata.uid);
     }
     if (retry) return { retry: true };
-    return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
+    const requeue = Math.min(result.requeueAfterMs ?? Infinity, deferMs ?? Infinity);
+    return requeue === Infinity ? {} : { requeueAfterMs: requeue };
   }
 
   private compile(wf: FlyteWorkflow): CompileResult {
