@@ -6,7 +6,7 @@ type Schema = Record<string, unknown>;
 const PRESERVE = 'x-kubernetes-preserve-unknown-fields';
 const SAFE_INT = Number.MAX_SAFE_INTEGER;
 /** Keywords a structural schema may carry; everything else zod emits is dropped. */
-const KEPT = ['description', 'type', 'enum', 'default', 'nullable', 'format', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'required'];
+const KEPT = ['description', 'type', 'enum', 'default', 'nullable', 'format', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'required', 'x-kubernetes-map-type'];
 
 /**
  * Turns zod's OpenAPI output into a Kubernetes structural schema: a recursive reference is expanded once

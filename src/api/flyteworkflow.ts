@@ -11,6 +11,13 @@ export const SHORT_NAMES = ['fwf'];
 /** Marks a schema whose contents the API server must keep as-is (any JSON); zod still checks it at run time. */
 const anyJson = <T extends z.ZodType>(schema: T) => schema.meta({ 'x-kubernetes-preserve-unknown-fields': true });
 
+/**
+ * A map the API server tracks as one field. Without it, managedFields records every key and sub-field
+ * of every node: over 100 bytes per node per manager, which alone would push a 5,000-node workflow
+ * past etcd's 1.5 MiB object limit.
+ */
+const atomic = <T extends z.ZodType>(schema: T) => schema.meta({ 'x-kubernetes-map-type': 'atomic' });
+
 const TypeName = z
   .string()
   .min(1)
@@ -129,10 +136,10 @@ export const WorkflowSpec = z
   .object({
     description: z.string().max(4096).optional().describe('What the workflow does.'),
     interface: Interface.optional(),
-    inputs: z.record(z.string(), anyJson(z.unknown())).optional().describe("This execution's input values, checked against interface.inputs."),
-    tasks: z.record(z.string(), Task).describe('Tasks by name.'),
-    nodes: z.record(z.string(), Node).describe('Nodes by name: the DAG.'),
-    outputs: z.record(z.string(), Binding).optional().describe('A binding for each workflow output.'),
+    inputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe("This execution's input values, checked against interface.inputs."),
+    tasks: atomic(z.record(z.string(), Task)).describe('Tasks by name.'),
+    nodes: atomic(z.record(z.string(), Node)).describe('Nodes by name: the DAG.'),
+    outputs: atomic(z.record(z.string(), Binding)).optional().describe('A binding for each workflow output.'),
     maxParallelism: z.int().min(0).max(100000).optional().describe('Most task pods active at once; 0 means no limit. Defaults to the propeller\'s configuration.'),
     failurePolicy: FailurePolicy.optional().describe('FailImmediately (default) stops everything on the first failed node; FailAfterExecutableNodesComplete lets independent branches finish.'),
     timeout: Duration.optional().describe('Limit for the whole workflow.'),
@@ -168,7 +175,8 @@ export const NodeStatus = z
     finishedAt: Time.optional(),
     nextAttemptAt: Time.optional().describe('When the next attempt may start (retry backoff).'),
     readyAt: Time.optional().describe('When the node became ready to run, for transition latency.'),
-    outputs: z.record(z.string(), anyJson(z.unknown())).optional().describe('Outputs, once it succeeded.'),
+    outputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe('Outputs, once it succeeded.'),
+    outputsCompacted: z.boolean().optional().describe('Outputs were dropped to keep the object under its size limit, once no unfinished node could read them.'),
     message: z.string().optional(),
     error: ExecutionError.optional(),
   })
@@ -182,9 +190,9 @@ export const WorkflowStatus = z
     observedGeneration: z.int().optional(),
     startedAt: Time.optional(),
     finishedAt: Time.optional(),
-    outputs: z.record(z.string(), anyJson(z.unknown())).optional().describe('Workflow outputs, once it succeeded.'),
+    outputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe('Workflow outputs, once it succeeded.'),
     error: ExecutionError.optional(),
-    nodes: z.record(z.string(), NodeStatus).optional().describe('Status of each node by name.'),
+    nodes: atomic(z.record(z.string(), NodeStatus)).optional().describe('Status of each node by name.'),
   })
   .describe('Observed state of the execution, written by the propeller.');
 

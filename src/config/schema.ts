@@ -55,7 +55,11 @@ export const ConfigSchema = z.object({
       retryBackoffBaseMs: ms(2000, 'Delay before the first retry of a node; doubles with each failure.'),
       retryBackoffMaxMs: ms(60_000, 'Longest delay between attempts of a node.'),
       imagePullGraceMs: ms(180_000, 'How long an image pull may back off before the node fails permanently.'),
-      maxStatusBytes: z.int().min(10_000).default(1_000_000).describe('Largest status the propeller writes; above it, outputs no longer needed are dropped, and then the workflow fails.'),
+      maxObjectBytes: z
+        .int()
+        .min(100_000)
+        .default(1_400_000)
+        .describe("Largest FlyteWorkflow (spec and status) the propeller writes, under etcd's 1.5 MiB; above it, finished nodes' details and unneeded outputs are dropped, and then the workflow fails."),
     })
     .prefault({}),
 });

@@ -99,7 +99,7 @@ export class Controller {
         imagePullGraceMs: config.workflow.imagePullGraceMs,
         maxNodes: config.workflow.maxNodes,
       },
-      maxStatusBytes: config.workflow.maxStatusBytes,
+      maxObjectBytes: config.workflow.maxObjectBytes,
       podWriteConcurrency: config.podWriteConcurrency,
       cosmeticWriteDelayMs: config.cosmeticWriteDelayMs,
       log,

@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import { API_VERSION, KIND, TERMINAL_WORKFLOW_PHASES, type FlyteWorkflow, type NodeStatus, type WorkflowStatus } from '../api/flyteworkflow.ts';
 import { FINALIZER } from '../api/labels.ts';
 import type { Pod } from '../api/pod.ts';
+import { compactStatus } from '../core/compact.ts';
 import { compileWorkflow, type CompileResult } from '../core/compile.ts';
 import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
 import type { TaskPlugin } from '../core/task-plugin.ts';
@@ -26,7 +27,8 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   plugins: ReadonlyMap<string, TaskPlugin>;
   planConfig: PlanConfig;
-  maxStatusBytes: number;
+  /** Largest object (spec and status) to write; etcd refuses requests over 1.5 MiB. */
+  maxObjectBytes: number;
   podWriteConcurrency: number;
   /** How long a write of only cosmetic changes (Queued → Running, messages) may wait for a real one. */
   cosmeticWriteDelayMs: number;
@@ -72,6 +74,7 @@ export class Reconciler {
   private readonly expectations = new Expectations();
   private readonly freshest = new FreshestCopy();
   private readonly compiled = new Map<string, { generation: number | undefined; result: CompileResult }>();
+  private readonly baseSize = new Map<string, { generation: number | undefined; bytes: number }>();
   /** Since when a workflow has had only cosmetic status changes waiting to be written. */
   private readonly cosmeticSince = new Map<string, number>();
 
@@ -84,7 +87,10 @@ export class Reconciler {
     this.expectations.forget(key);
     this.freshest.forget(key);
     this.cosmeticSince.delete(key);
-    if (uid) this.compiled.delete(uid);
+    if (uid) {
+      this.compiled.delete(uid);
+      this.baseSize.delete(uid);
+    }
   }
 
   async reconcile(key: string, round: RoundContext = { queuedAt: this.deps.now() }): Promise<ReconcileResult> {
@@ -268,13 +274,25 @@ export class Reconciler {
   }
 
   private async writeStatus(key: string, wf: FlyteWorkflow, next: WorkflowStatus, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
+    const budget = this.deps.maxObjectBytes - this.baseBytes(wf);
     let status = next;
-    let bytes = Buffer.byteLength(JSON.stringify(status));
-    if (bytes > this.deps.maxStatusBytes) {
-      status = oversizedFailure(status, bytes, this.deps.maxStatusBytes, this.deps.now());
-      bytes = Buffer.byteLength(JSON.stringify(status));
-      log.error({ bytes, limit: this.deps.maxStatusBytes }, 'status too large; failing the workflow');
+    let bytes = statusBytes(status);
+    if (bytes > budget) {
+      const compiled = this.compile(wf);
+      if (compiled.ok) status = compactStatus(status, compiled.workflow, budget, statusBytes);
+      bytes = statusBytes(status);
+      if (bytes > budget) {
+        log.error({ bytes, budget }, 'the status does not fit even compacted; failing the workflow');
+        status = oversizedFailure(status, bytes, budget, this.deps.now());
+        bytes = statusBytes(status);
+      } else if (status !== next) {
+        log.info({ bytes, budget }, 'compacted the status to fit the object size limit');
+      }
     }
+    return this.patchStatus(key, wf, status, bytes, log);
+  }
+
+  private async patchStatus(key: string, wf: FlyteWorkflow, status: WorkflowStatus, bytes: number, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
     const ops = statusPatch(wf.status, status, wf.metadata.resourceVersion);
     if (!ops) return undefined;
     try {
@@ -288,10 +306,27 @@ export class Reconciler {
         return 'conflict';
       }
       if (isNotFound(err)) return undefined;
+      if (isTooLarge(err) && status.error?.code !== 'StatusTooLarge') {
+        // Our estimate missed (large metadata, say): fail with a status that surely fits, once.
+        log.error({ err: errorMessage(err) }, 'the API server refused the status as too large; failing the workflow');
+        const small = oversizedFailure(status, bytes, this.deps.maxObjectBytes - this.baseBytes(wf), this.deps.now());
+        return this.patchStatus(key, wf, small, statusBytes(small), log);
+      }
       throw err;
     }
   }
+
+  /** Bytes of everything but the status, counted once per generation, plus room for metadata changes. */
+  private baseBytes(wf: FlyteWorkflow): number {
+    const memo = this.baseSize.get(wf.metadata.uid);
+    if (memo && memo.generation === wf.metadata.generation) return memo.bytes;
+    const bytes = Buffer.byteLength(JSON.stringify({ ...wf, status: undefined })) + 8192;
+    this.baseSize.set(wf.metadata.uid, { generation: wf.metadata.generation, bytes });
+    return bytes;
+  }
 }
+
+const statusBytes = (status: WorkflowStatus): number => Buffer.byteLength(JSON.stringify(status));
 
 export class PodNameTakenError extends Error {
   constructor(pod: string) {
@@ -309,7 +344,7 @@ function isAlive(pod: Pod): boolean {
 
 /** A status that fits: the node details are dropped and the workflow fails, saying why. */
 function oversizedFailure(status: WorkflowStatus, bytes: number, limit: number, now: number): WorkflowStatus {
-  const message = `the workflow status would take ${bytes} bytes, over the limit of ${limit}; reduce outputs or nodes`;
+  const message = `the workflow status would take ${bytes} bytes even compacted, over the ${limit} bytes left by the object size limit (workflow.maxObjectBytes); use fewer nodes or smaller outputs`;
   const nodes = Object.fromEntries(Object.entries(status.nodes ?? {}).map(([id, n]) => [id, { phase: n.phase, attempts: n.attempts } as NodeStatus]));
   return { ...status, outputs: undefined, nodes, phase: 'Failed', message, finishedAt: new Date(now).toISOString(), error: { kind: 'Permanent', code: 'StatusTooLarge', message } };
 }
