@@ -75,7 +75,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq >= 0 ? eq : undefined);
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    // `--flag --other` is a missing value, not the value "--other" (which would swallow the next flag).
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[i + 1]?.startsWith('--') ? undefined : argv[++i];
     if (value === undefined) throw new ConfigError(`flag --${name} needs a value`);
     if (name === 'config') {
       configPath = value;
@@ -94,6 +95,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     } catch (err) {
       throw new ConfigError(`cannot read config file ${configPath}: ${(err as Error).message}`);
     }
+    // A list or scalar would otherwise be spread into the config object and silently ignored.
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(`${configPath}: expected a mapping of options`);
     checkKnownKeys(file, options, configPath);
     Object.assign(raw, file);
   }

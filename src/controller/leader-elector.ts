@@ -49,17 +49,30 @@ export class LeaderElector {
    */
   async run(signal: AbortSignal, onStarted: () => void): Promise<boolean> {
     const { log, retryPeriodMs, renewDeadlineMs } = this.opts;
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await this.wait(jitter(retryPeriodMs), signal);
+    // lastRenew is when the last successful attempt *started*: its write landed later, so no other
+    // elector can have seen it earlier, and every attempt is cut off at the renew deadline (a hanging
+    // request must not keep us leading past it).
+    let lastRenew = this.now();
+    for (;;) {
+      if (signal.aborted) return false;
+      const startedAt = this.now();
+      if (await this.attempt(renewDeadlineMs)) {
+        lastRenew = startedAt;
+        break;
+      }
+      await this.wait(jitter(retryPeriodMs), signal);
+    }
     if (signal.aborted) return false;
     this.leading = true;
     log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'became leader');
     onStarted();
-    let lastRenew = this.now();
     while (!signal.aborted) {
-      await this.wait(retryPeriodMs, signal);
+      await this.wait(Math.min(retryPeriodMs, Math.max(0, lastRenew + renewDeadlineMs - this.now())), signal);
       if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = this.now();
+      const startedAt = this.now();
+      const remaining = lastRenew + renewDeadlineMs - startedAt;
+      if (remaining > 0 && (await this.attempt(remaining))) {
+        lastRenew = startedAt;
       } else if (this.now() - lastRenew >= renewDeadlineMs) {
         this.leading = false;
         log.error({ sinceLastRenewMs: this.now() - lastRenew }, 'could not renew the leader lease in time; stepping down');
@@ -82,6 +95,16 @@ export class LeaderElector {
     }
   }
 
+  /** One attempt, counted as failed if it has not finished within `timeoutMs`. */
+  private async attempt(timeoutMs: number): Promise<boolean> {
+    const timer = new AbortController();
+    try {
+      return await Promise.race([this.tryAcquireOrRenew(), this.wait(timeoutMs, timer.signal).then(() => false)]);
+    } finally {
+      timer.abort();
+    }
+  }
+
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { store, identity, leaseDurationMs, namespace, name } = this.opts;
     const now = this.now();
@@ -95,12 +118,14 @@ export class LeaderElector {
         });
         return true;
       }
+      // Read the clock after the response: the record may have been written while the get was in flight.
+      const seenAt = this.now();
       const spec = current.spec;
       const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-      if (this.observed?.record !== record) this.observed = { record, at: now };
+      if (this.observed?.record !== record) this.observed = { record, at: seenAt };
       const holder = spec.holderIdentity;
       const heldByOther = !!holder && holder !== identity;
-      if (heldByOther && now < this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000) return false;
+      if (heldByOther && seenAt < this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000) return false;
       const mine = holder === identity;
       this.lease = await store.update({
         ...current,

@@ -108,15 +108,21 @@ export class Informer<T extends KubeObject> {
         }
         // The server ends a watch after timeoutSeconds; a spread stops many informers reconnecting at once.
         const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
+        const watchStarted = performance.now();
+        let events = 0;
         await this.opts.client.watch<T>(
           this.opts.path,
           { resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector },
           (event) => {
+            events++;
             resourceVersion = this.apply(event) ?? resourceVersion;
             failures = 0;
           },
           { signal, idleTimeoutMs: (timeoutSeconds + 60) * 1000 },
         );
+        // Like client-go's "very short watch": a watch that closes at once without a single event
+        // (a proxy cutting it, say) backs off instead of reconnecting in a tight loop.
+        if (events === 0 && performance.now() - watchStarted < 1000) throw new Error('the watch closed at once without any event');
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
