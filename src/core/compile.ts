@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { WorkflowSpec, type Binding, type FailurePolicy, type TaskSpec } from '../api/flyteworkflow.ts';
 import { checkBinding, type BindingScope } from './bindings.ts';
 import { topologicalOrder } from './dag.ts';
-import { nestedDeeperThan } from './json-depth.ts';
+import { findJsonProblem } from './json-problems.ts';
 import { NODE_NAME, VARIABLE_NAME } from './names.ts';
 import { quote } from './quote.ts';
 import { checkTemplate } from './template.ts';
@@ -57,8 +57,10 @@ const RESERVED_NODE_NAMES = new Set(['inputs']);
  * the dependency order. Each error names where (workflow, task or node), the field and the reason.
  */
 export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): CompileResult {
-  // The schema checker recurses into nested bindings; a spec deep enough to overflow it is rejected first.
-  if (nestedDeeperThan(rawSpec, MAX_SPEC_DEPTH)) return { ok: false, errors: [`workflow: (spec): nested more than ${MAX_SPEC_DEPTH} levels deep`] };
+  // What the schema check cannot see: nesting that would overflow its recursion, and "__proto__" keys it would drop.
+  const problem = findJsonProblem(rawSpec, MAX_SPEC_DEPTH);
+  if (problem?.kind === 'tooDeep') return { ok: false, errors: [`workflow: (spec): nested more than ${MAX_SPEC_DEPTH} levels deep`] };
+  if (problem?.kind === 'protoKey') return { ok: false, errors: [`workflow: ${problem.path}: "__proto__" is not allowed as a name`] };
   const parsed = WorkflowSpec.safeParse(rawSpec);
   if (!parsed.success) return { ok: false, errors: cap(parsed.error.issues.map(formatIssue)) };
   const spec = parsed.data;
@@ -102,7 +104,7 @@ export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): Compil
       const expected = task.inputs.get(input);
       if (!expected && Object.hasOwn(task.spec.interface?.inputs ?? {}, input)) continue; // its bad type is already reported
       if (!expected) {
-        errors.push(`${where}: input ${quote(input)}: task ${quote(task.name)} has no input named ${quote(input)}`);
+        errors.push(`${where}: input ${quote(input)}: task ${quote(task.name)} has no input named ${quote(input)}${yamlBooleanHint(input)}`);
         continue;
       }
       const check = checkBinding(binding, expected, scope);
@@ -226,6 +228,11 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   }
   const field = rest.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
   return `${where}: ${field || '(spec)'}: ${issue.message}`;
+}
+
+/** kubectl reads YAML 1.1, where unquoted y, n, yes, no, on and off are booleans: `y:` arrives as "true". */
+function yamlBooleanHint(name: string): string {
+  return name === 'true' || name === 'false' ? ' (an unquoted YAML key y, n, yes, no, on or off is read as a boolean: quote it, e.g. "y")' : '';
 }
 
 function cap(errors: string[]): string[] {
