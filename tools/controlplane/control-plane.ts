@@ -233,6 +233,8 @@ function apiserverArgs(dir: string, etcdPort: number, port: number): string[] {
     '--allow-privileged=true',
     // It taints new nodes not-ready until the node-lifecycle controller sees kubelet heartbeats; dev nodes have none.
     '--disable-admission-plugins=TaintNodesByCondition',
+    // As on hardened clusters: setting blockOwnerDeletion needs update on the owner's finalizers, so RBAC tests prove it.
+    '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
     '--profiling=false',
     '--event-ttl=1h',
   ];
