@@ -17,13 +17,21 @@ export function checkTemplate(text: string, knownInputs: ReadonlySet<string>): s
   return errors;
 }
 
-/** Renders `str` inputs as-is and every other value as compact JSON. Call only on checked templates. */
-export function renderTemplate(text: string, inputs: Readonly<Record<string, unknown>>, isString: (name: string) => boolean): string {
+/**
+ * Renders `str` inputs as-is and every other value as compact JSON. Call only on checked templates.
+ * `escape` is applied to each substituted value only, never to the template's own text.
+ */
+export function renderTemplate(
+  text: string,
+  inputs: Readonly<Record<string, unknown>>,
+  isString: (name: string) => boolean,
+  escape: (value: string) => string = (value) => value,
+): string {
   return text.replace(PLACEHOLDER, (whole, expr: string) => {
     const ref = INPUT_REF.exec(expr);
     if (!ref) return whole;
     const name = ref[1]!;
-    return renderValue(inputs[name], isString(name));
+    return escape(renderValue(inputs[name], isString(name)));
   });
 }
 

@@ -14,6 +14,13 @@ export const MAX_INPUTS_ENV_BYTES = 100 * 1024;
 
 export class PodBuildError extends PropellerError {}
 
+/**
+ * The kubelet expands $(VAR) and turns $$ into $ in command, args and env values. Data we put there
+ * (inputs, FLYTE_INPUTS, the task version) is escaped so it reaches the container byte for byte; the
+ * task author's own text is left alone, so $(VAR) written in the spec still works as in any pod.
+ */
+export const kubeletLiteral = (value: string): string => value.replaceAll('$', '$$$$');
+
 /** The pod of one attempt. Pure: the same input always gives the same pod. */
 export function buildPod(input: PodBuildInput): Pod {
   const { workflow, task, inputs } = input;
@@ -22,14 +29,14 @@ export function buildPod(input: PodBuildInput): Pod {
     const type = task.inputs.get(name);
     return type?.kind === 'str' || (type?.kind === 'optional' && type.of.kind === 'str');
   };
-  const render = (text: string) => renderTemplate(text, inputs, isString);
+  const render = (text: string) => renderTemplate(text, inputs, isString, kubeletLiteral);
   const inputsJson = JSON.stringify(inputs);
   if (Buffer.byteLength(inputsJson) > MAX_INPUTS_ENV_BYTES) {
     throw new PodBuildError('InputsTooLarge', `inputs take ${Buffer.byteLength(inputsJson)} bytes as JSON, over the ${MAX_INPUTS_ENV_BYTES}-byte limit of FLYTE_INPUTS`);
   }
   const c = task.spec.container;
   const flyteEnv: EnvVar[] = [
-    { name: 'FLYTE_INPUTS', value: inputsJson },
+    { name: 'FLYTE_INPUTS', value: kubeletLiteral(inputsJson) },
     { name: 'FLYTE_OUTPUTS_FILE', value: OUTPUTS_FILE },
     { name: 'FLYTE_INTERNAL_EXECUTION_ID', value: workflow.name },
     { name: 'FLYTE_INTERNAL_EXECUTION_PROJECT', value: workflow.project },
@@ -38,7 +45,7 @@ export function buildPod(input: PodBuildInput): Pod {
     { name: 'FLYTE_INTERNAL_NODE_ID', value: input.node },
     { name: 'FLYTE_ATTEMPT_NUMBER', value: String(input.attempt) },
     { name: 'FLYTE_INTERNAL_TASK_NAME', value: task.name },
-    { name: 'FLYTE_INTERNAL_TASK_VERSION', value: task.spec.version ?? '' },
+    { name: 'FLYTE_INTERNAL_TASK_VERSION', value: kubeletLiteral(task.spec.version ?? '') },
   ];
   const reserved = new Set(flyteEnv.map((e) => e.name));
   const userEnv = (c.env ?? []).filter((e) => !reserved.has(e.name)).map((e) => ({ name: e.name, value: render(e.value ?? '') }));

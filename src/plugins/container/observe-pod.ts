@@ -22,6 +22,9 @@ export function observePod(pod: Pod, ctx: ObserveContext): TaskObservation {
     if (terminated?.reason === 'OOMKilled') return failed('User', 'OOMKilled', 'the container ran out of memory (OOMKilled)');
     return { phase: 'Succeeded', outputsText: terminated?.message };
   }
+  // Before the exit code: a deleted pod's container usually dies of the SIGTERM (exit 143) the deletion
+  // sent, which is not the task's fault.
+  if (pod.metadata.deletionTimestamp) return failed('System', 'PodDeleted', `pod ${pod.metadata.name} was deleted before it finished`);
   if (status.phase === 'Failed') {
     if (status.reason && (SYSTEM_POD_REASONS.has(status.reason) || status.reason.startsWith('OutOf'))) {
       return failed('System', status.reason, `the pod was lost: ${status.reason}${status.message ? `: ${cut(status.message)}` : ''}`);
@@ -34,7 +37,6 @@ export function observePod(pod: Pod, ctx: ObserveContext): TaskObservation {
     const detail = terminated.message?.trim() ? `: ${cut(terminated.message.trim())}` : '';
     return failed('User', 'NonZeroExit', `the container exited with code ${terminated.exitCode}${detail}`);
   }
-  if (pod.metadata.deletionTimestamp) return failed('System', 'PodDeleted', `pod ${pod.metadata.name} was deleted before it finished`);
 
   const waiting = main?.state?.waiting;
   if (waiting?.reason && PERMANENT_WAITING.has(waiting.reason)) {

@@ -105,10 +105,21 @@ test('buildPod sets the pod spec: never restart, the service account, scheduling
   assert.equal(buildPod(input({ serviceAccountName: undefined })).spec.serviceAccountName, undefined);
 });
 
+/** What the container gets after the kubelet's expansion of command, args and env ($$ becomes $). */
+const kubeletSees = (value: string) => value.replaceAll('$$', '$');
+
 test('buildPod renders templates into argv elements: str as-is, shell metacharacters untouched, the rest as JSON', () => {
   const c = buildPod(input()).spec.containers[0]!;
   assert.deepEqual(c.command, ['python', '-c', 'import sys; print(sys.argv)']);
-  assert.deepEqual(c.args, ['--name', INPUTS.name, '--n=3', '[1,2.5]', '"2024-05-01T10:00:00Z"', 'tag']);
+  assert.deepEqual(c.args?.map(kubeletSees), ['--name', INPUTS.name, '--n=3', '[1,2.5]', '"2024-05-01T10:00:00Z"', 'tag']);
+  assert.match(c.args![1]!, /\$\$\(id\)/, 'the $ in the value is escaped in the pod spec, so the kubelet does not expand $(id)');
+});
+
+test('buildPod escapes only substituted values: the author\'s own $(VAR) still expands like in any pod', () => {
+  const base = input();
+  const task = { ...base.task, spec: { ...base.task.spec, container: { ...base.task.spec.container, args: ['$(HOME)/{{.inputs.name}}'] } } };
+  const c = buildPod({ ...base, task }).spec.containers[0]!;
+  assert.equal(c.args?.[0], `$(HOME)/${INPUTS.name.replaceAll('$', () => '$$')}`);
 });
 
 test('buildPod renders an Optional[str] that is null as null', () => {
@@ -117,7 +128,7 @@ test('buildPod renders an Optional[str] that is null as null', () => {
 });
 
 test('buildPod passes the inputs, outputs file and identity in the environment; reserved names win', () => {
-  const env = envOf(buildPod(input()));
+  const env = Object.fromEntries(Object.entries(envOf(buildPod(input()))).map(([k, v]) => [k, kubeletSees(v ?? '')]));
   assert.deepEqual(env, {
     GREETING: `hi ${INPUTS.name}`,
     EMPTY: '',
