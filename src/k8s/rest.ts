@@ -173,8 +173,12 @@ export class KubeClient {
     }
   }
 
+  /** Closes the pool; requests still open after a second (watches, say) are cut rather than waited for. */
   async close(): Promise<void> {
-    await this.agent.close();
+    const timer = setTimeout(() => void this.agent.destroy().catch(() => {}), 1000);
+    timer.unref();
+    await this.agent.close().catch(() => {});
+    clearTimeout(timer);
   }
 
   private url(path: string, query: RequestOptions['query']): string {

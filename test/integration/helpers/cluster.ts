@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import { KubeClient } from '../../../src/k8s/rest.ts';
 import { startControlPlane, type ControlPlane } from '../../../tools/controlplane/control-plane.ts';
+import { TEST_OWNER_LABEL } from './namespace.ts';
 
 export interface TestCluster {
   kubeconfigPath: string;
@@ -25,8 +26,17 @@ export function useTestCluster(): () => TestCluster {
     }
   });
   after(async () => {
-    if (own) await own.stop();
-    else await cluster?.client.close();
+    if (own) {
+      await own.stop();
+      return;
+    }
+    if (!cluster) return;
+    // Whatever namespaces this process created go too, before the client closes (hook order does not matter).
+    const mine = await cluster.client
+      .request<{ items: { metadata: { name: string } }[] }>('GET', '/api/v1/namespaces', { query: { labelSelector: `${TEST_OWNER_LABEL}=${process.pid}` } })
+      .catch(() => ({ items: [] }));
+    await Promise.all(mine.items.map((ns) => cluster!.client.request('DELETE', `/api/v1/namespaces/${ns.metadata.name}`).catch(() => {})));
+    await cluster.client.close();
   });
   return () => {
     if (!cluster) throw new Error('the test cluster is not ready: call useTestCluster() at the top of the file');

@@ -56,6 +56,7 @@ export async function startEnv(cluster: TestCluster, prefix: string, args: strin
       env.propeller = p;
     },
     cleanup: async () => {
+      await Recorder.stopAll(`/namespaces/${ns.name}/`);
       await stopPropeller(env.propeller);
       await ns.remove();
     },
@@ -81,7 +82,7 @@ export function usePropellerEnv(prefix: string, args: string[] = []): () => Env 
   const cluster = useTestCluster();
   before(async () => {
     env = await startEnv(cluster(), prefix, args);
-    await waitForLog(env.propeller, /caches synced/, 60_000);
+    await waitForReady(env.propeller);
   });
   return () => {
     if (!env) throw new Error('the propeller env is not ready');
@@ -96,6 +97,11 @@ export function logsOf(p: RunningPropeller): string {
   } catch {
     return '';
   }
+}
+
+/** Waits until the propeller says its caches are synced (it reconciles from then on). */
+export function waitForReady(p: RunningPropeller, timeoutMs = 60_000): Promise<void> {
+  return waitForLog(p, /caches synced|reconciling/, timeoutMs);
 }
 
 export async function waitForLog(p: RunningPropeller, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
@@ -166,15 +172,18 @@ fs.writeFileSync(process.env.FLYTE_OUTPUTS_FILE, JSON.stringify(out));
   return taskOf([process.execPath, '-e', script], o);
 }
 
-/** A task whose pod runs on a KWOK node: it "runs" for `duration` and its outputs are the rendered `message`. */
-export function kwokTask(message: string, o: TaskOptions & { duration?: string; exitCode?: number } = {}): Record<string, unknown> {
+/**
+ * A task whose pod runs on a KWOK node: it "runs" for `duration` and its outputs are the rendered `message`.
+ * The task's own pod options place it on KWOK unless `taskPod` is false (then the workflow's spec.pod must).
+ */
+export function kwokTask(message: string, o: TaskOptions & { duration?: string; exitCode?: number; taskPod?: boolean } = {}): Record<string, unknown> {
   const env = [
     { name: 'KWOK_DURATION', value: o.duration ?? '500ms' },
     { name: 'KWOK_MESSAGE', value: message },
     ...(o.exitCode !== undefined ? [{ name: 'KWOK_EXIT_CODE', value: String(o.exitCode) }] : []),
     ...(o.env ?? []),
   ];
-  return taskOf(['/bin/true'], { ...o, env, pod: { ...KWOK_POD, ...o.pod } });
+  return taskOf(['/bin/true'], { ...o, env, pod: o.taskPod === false ? o.pod : { ...KWOK_POD, ...o.pod } });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -200,14 +209,15 @@ export async function diagnose(env: Env, name: string, extraLogs: RunningPropell
     return `  ${p.metadata.name} node=${p.metadata.labels?.[L.node]} attempt=${p.metadata.labels?.[L.attempt]} phase=${p.status?.phase}${p.metadata.deletionTimestamp ? ' (deleting)' : ''}${t ? ` exit=${t.exitCode} msg=${JSON.stringify(t.message ?? '').slice(0, 200)}` : ''}`;
   });
   const logs = [...extraLogs, env.propeller].map((p) => {
-    const lines = logsOf(p).split('\n').filter((l) => l.includes(name) || /"level":(40|50|60)/.test(l));
-    return tail(lines.join('\n'), 40);
+    const all = logsOf(p);
+    const lines = all.split('\n').filter((l) => l.includes(name) || /"level":(40|50|60)/.test(l));
+    return lines.length ? tail(lines.join('\n'), 40) : tail(all, 20);
   });
   return [
     `--- workflow ${env.ns}/${name}: ${typeof wf === 'string' ? wf : JSON.stringify(wf.status, null, 1)}`,
     `--- pods (${pods.length}):`,
     ...podLines,
-    `--- propeller log (lines about ${name} and warnings/errors, last 40):`,
+    `--- propeller log (${logsOf(env.propeller).length} bytes; lines about ${name} and warnings/errors, else its tail):`,
     ...logs,
   ].join('\n');
 }
@@ -293,11 +303,19 @@ export class Recorder<T extends { metadata: { name: string; uid?: string; resour
     this.query = query;
   }
 
+  private static readonly live = new Set<Recorder<never>>();
+
+  /** Stops every recorder whose path contains `pathPart` (a test's cleanup, before the cluster's client closes). */
+  static async stopAll(pathPart: string): Promise<void> {
+    await Promise.all([...Recorder.live].filter((r) => r.path.includes(pathPart)).map((r) => r.stop()));
+  }
+
   static async start<T extends { metadata: { name: string; uid?: string; resourceVersion?: string } }>(client: KubeClient, path: string, labelSelector?: string): Promise<Recorder<T>> {
     const r = new Recorder<T>(client, path, labelSelector ? { labelSelector } : {});
     const list = await client.request<{ metadata: { resourceVersion: string }; items: T[] }>('GET', path, { query: r.query });
     for (const item of list.items) r.apply({ type: 'ADDED', object: item });
     r.loop = r.run(list.metadata.resourceVersion);
+    Recorder.live.add(r as unknown as Recorder<never>);
     return r;
   }
 
@@ -335,6 +353,7 @@ export class Recorder<T extends { metadata: { name: string; uid?: string; resour
   }
 
   async stop(): Promise<void> {
+    Recorder.live.delete(this as unknown as Recorder<never>);
     this.abort.abort();
     await this.loop?.catch(() => {});
   }
