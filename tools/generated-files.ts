@@ -9,6 +9,7 @@ import { flyteWorkflowCrd } from '../src/api/crd.ts';
 import { ConfigSchema } from '../src/config/schema.ts';
 import { ensureBinaries } from './controlplane/build.ts';
 import { repoRoot } from './controlplane/components.ts';
+import { readmeSections, withSections } from './readme-sections.ts';
 
 const HEADER = '# Generated from src/api/flyteworkflow.ts by `npm run generate`. Do not edit.\n';
 
@@ -35,7 +36,8 @@ export async function generatedFiles(): Promise<Record<string, string>> {
     [`${CHART}/crds/flyteworkflows.yaml`]: HEADER + stringify(flyteWorkflowCrd(), { lineWidth: 0 }),
     [VALUES_SCHEMA]: await valuesSchema(),
   };
-  return { ...chart, ...(await plainManifests(chart)) };
+  const readme = withSections(await readFile(join(repoRoot, 'README.md'), 'utf8'), await readmeSections());
+  return { ...chart, ...(await plainManifests(chart)), 'README.md': readme };
 }
 
 /**
