@@ -10,7 +10,7 @@ import { KubeClient } from '../../src/k8s/rest.ts';
 import { isAlreadyExists } from '../../src/k8s/errors.ts';
 import { ensureBinaries, type BinaryPaths } from './build.ts';
 import { cacheRoot, repoRoot } from './components.ts';
-import { isRunning, startProcess, startTimeOf, stopProcess, type ProcessRecord } from './processes.ts';
+import { isRunning, signalGroup, startProcess, startTimeOf, stopProcess, type ProcessRecord } from './processes.ts';
 import { startKwok, KWOK_NODE_LABEL } from './kwok.ts';
 
 export interface ControlPlaneOptions {
@@ -131,6 +131,28 @@ export function readState(id: string): ControlPlaneState | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Stops one component of a running control plane (SIGKILL: a crash; SIGTERM: a clean stop), keeps it
+ * down for `downMs`, then starts it again with the same command line, ports and data. For fault tests:
+ * an API server outage on the same etcd, say.
+ */
+export async function restartComponent(id: string, name: string, opts: { downMs?: number; signal?: 'SIGKILL' | 'SIGTERM' } = {}): Promise<void> {
+  const state = readState(id);
+  const index = state?.processes.findIndex((p) => p.name === name) ?? -1;
+  if (!state || index < 0) throw new Error(`no process ${name} in control plane ${id}`);
+  const old = state.processes[index]!;
+  if (!old.command || !old.args) throw new Error(`${name} was started without a recorded command line`);
+  if (opts.signal === 'SIGKILL') {
+    signalGroup(old.pid, 'SIGKILL');
+    while (isRunning(old)) await sleep(20);
+  } else {
+    await stopProcess(old);
+  }
+  await sleep(opts.downMs ?? 0);
+  state.processes[index] = startProcess(name, old.command, old.args, { logPath: old.logPath });
+  await saveState(state);
 }
 
 /** Runs whose owner died (a killed test run, say) are stopped so they cannot get in the next run's way. */

@@ -9,6 +9,9 @@ export interface ProcessRecord {
   /** Kernel start time (clock ticks since boot): with the pid, it identifies the process even after pid reuse. */
   startTime: string;
   logPath: string;
+  /** How it was started, so a fault-injection test can start it again the same way. */
+  command?: string;
+  args?: string[];
 }
 
 /**
@@ -21,7 +24,7 @@ export function startProcess(name: string, command: string, args: string[], opts
     const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env, cwd: opts.cwd });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
     child.unref();
-    return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? '', logPath: opts.logPath };
+    return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? '', logPath: opts.logPath, command, args };
   } finally {
     closeSync(fd);
   }

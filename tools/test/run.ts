@@ -1,5 +1,8 @@
 // npm test: typecheck, unit tests, then integration tests against one shared real control plane.
 //   npm test -- --unit-only | --integration-only | [test files…]
+// npm run test:reliability [-- --smoke]: the fault-injection suite (test/reliability/) on its own control
+//   plane; each file appends what it injected to a results file, rendered into docs/reliability.md
+//   after a full run (a smoke run only prints it).
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,6 +15,8 @@ const { values, positionals } = parseArgs({
   options: {
     'unit-only': { type: 'boolean', default: false },
     'integration-only': { type: 'boolean', default: false },
+    reliability: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '2' },
   },
 });
@@ -39,6 +44,7 @@ function testFiles(dir: string): string[] {
 }
 
 async function main(): Promise<number> {
+  if (values.reliability) return reliability();
   const selected = positionals.map((p) => relative(repoRoot, join(process.cwd(), p)));
   const unit = selected.length ? selected.filter((f) => f.startsWith('test/unit')) : testFiles('test/unit');
   const integration = selected.length ? selected.filter((f) => !f.startsWith('test/unit')) : testFiles('test/integration');
@@ -66,6 +72,25 @@ async function main(): Promise<number> {
     return await run(node, ['--test', '--test-reporter=spec', `--test-concurrency=${values.concurrency}`, ...integration], env);
   } finally {
     await stop();
+    log('control plane stopped');
+  }
+}
+
+async function reliability(): Promise<number> {
+  const files = positionals.length ? positionals.map((p) => relative(repoRoot, join(process.cwd(), p))) : testFiles('test/reliability');
+  const scale = values.smoke ? 'smoke' : 'full';
+  log(`reliability suite (${scale}, ${files.length} files): starting the local control plane`);
+  const cp = await startControlPlane({ kwokNodes: 4, kwokPodDurationMs: 500, processNode: true });
+  const results = join(cp.dir, 'reliability-results.jsonl');
+  try {
+    const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath, PROPELLER_TEST_KUBECTL: cp.binaries['kubectl'], RELIABILITY_SCALE: scale, RELIABILITY_RESULTS: results, PROPELLER_CONTROL_PLANE_ID: cp.id };
+    // One file at a time: the faults (API server restarts, say) affect the whole control plane.
+    const code = await run(node, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], env);
+    const report = ['test/reliability/report.ts', results, ...(scale === 'full' && !positionals.length ? ['--write', 'docs/reliability.md'] : [])];
+    if (statSync(results, { throwIfNoEntry: false })) await run(node, report);
+    return code;
+  } finally {
+    await cp.stop();
     log('control plane stopped');
   }
 }
