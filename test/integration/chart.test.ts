@@ -15,6 +15,7 @@ import { isNotFound } from '../../src/k8s/errors.ts';
 import { KubeClient } from '../../src/k8s/rest.ts';
 import { ensureBinaries } from '../../tools/controlplane/build.ts';
 import { repoRoot } from '../../tools/controlplane/components.ts';
+import { kubeconfigWithToken, selfSubjectAccessReview, serviceAccountToken } from './helpers/restricted.ts';
 import { useTestCluster } from './helpers/cluster.ts';
 import { expectPhase, stopPropeller, waitForLog } from './helpers/e2e.ts';
 import { createNamespace } from './helpers/namespace.ts';
@@ -576,35 +577,3 @@ describe('the chart and manifests on the local control plane', () => {
   }
 });
 
-/** A short-lived token of a ServiceAccount, from the TokenRequest API. */
-async function serviceAccountToken(client: KubeClient, namespace: string, name: string): Promise<string> {
-  const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } };
-  const res = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, { body });
-  return res.status.token;
-}
-
-/** A kubeconfig for `server` with the CA of the test kubeconfig (inlined) and a bearer token. */
-async function kubeconfigWithToken(testKubeconfig: string, server: string, token: string): Promise<string> {
-  const kc = parse(await readFile(testKubeconfig, 'utf8')) as {
-    'current-context': string;
-    contexts: { name: string; context: { cluster: string } }[];
-    clusters: { name: string; cluster: { 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
-  };
-  const context = kc.contexts.find((c) => c.name === kc['current-context'])!.context;
-  const cluster = kc.clusters.find((c) => c.name === context.cluster)!.cluster;
-  const ca = cluster['certificate-authority-data'] ?? (await readFile(cluster['certificate-authority']!)).toString('base64');
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': ca } }],
-    users: [{ name: 'propeller', user: { token } }],
-    contexts: [{ name: 'propeller', context: { cluster: 'test', user: 'propeller' } }],
-    'current-context': 'propeller',
-  });
-}
-
-async function selfSubjectAccessReview(client: KubeClient, attrs: { verb: string; resource: string; namespace?: string; group?: string; subresource?: string; name?: string }): Promise<boolean> {
-  const body = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } };
-  const res = await client.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { body });
-  return res.status.allowed;
-}
