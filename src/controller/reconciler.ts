@@ -52,7 +52,8 @@ export interface ReconcileObserver {
     at: number;
   }): void;
   podDeleted?(e: { workflow: FlyteWorkflow; node: string | undefined }): void;
-  statusWritten?(e: { workflow: FlyteWorkflow; prev: WorkflowStatus | undefined; next: WorkflowStatus; bytes: number }): void;
+  /** `bytes` is the exact status size when it was measured (near the limit, or when the workflow finished). */
+  statusWritten?(e: { workflow: FlyteWorkflow; prev: WorkflowStatus | undefined; next: WorkflowStatus; bytes: number | undefined }): void;
 }
 
 /** What the caller knows about the round: when its key entered the queue. */
@@ -75,6 +76,8 @@ export class Reconciler {
   private readonly freshest = new FreshestCopy();
   private readonly compiled = new Map<string, { generation: number | undefined; result: CompileResult }>();
   private readonly baseSize = new Map<string, { generation: number | undefined; bytes: number }>();
+  /** An upper bound of each workflow's status size, valid at the resourceVersion our last write produced. */
+  private readonly statusSize = new Map<string, { resourceVersion: string; bytes: number }>();
   /** Since when a workflow has had only cosmetic status changes waiting to be written. */
   private readonly cosmeticSince = new Map<string, number>();
 
@@ -87,6 +90,7 @@ export class Reconciler {
     this.expectations.forget(key);
     this.freshest.forget(key);
     this.cosmeticSince.delete(key);
+    this.statusSize.delete(key);
     if (uid) {
       this.compiled.delete(uid);
       this.baseSize.delete(uid);
@@ -273,10 +277,25 @@ export class Reconciler {
     return { status: nodes === result.status.nodes ? result.status : { ...result.status, nodes }, retry };
   }
 
+  /**
+   * Writes the status as one patch. Its size is tracked as an upper bound (the last exact size plus
+   * every byte patched since) and measured exactly only when that bound nears the budget or the workflow
+   * finishes, so a 5,000-node status is not serialized whole on every round.
+   */
   private async writeStatus(key: string, wf: FlyteWorkflow, next: WorkflowStatus, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
     const budget = this.deps.maxObjectBytes - this.baseBytes(wf);
     let status = next;
-    let bytes = statusBytes(status);
+    let ops = statusPatch(wf.status, status, wf.metadata.resourceVersion);
+    if (!ops) return undefined;
+    let body = JSON.stringify(ops);
+    const known = this.statusSize.get(key);
+    let bytes = (known?.resourceVersion === wf.metadata.resourceVersion ? known.bytes : statusBytes(wf.status ?? {})) + body.length;
+    const finishing = status.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(status.phase);
+    let exact = false;
+    if (bytes > budget || finishing) {
+      bytes = statusBytes(status);
+      exact = true;
+    }
     if (bytes > budget) {
       const compiled = this.compile(wf);
       if (compiled.ok) status = compactStatus(status, compiled.workflow, budget, statusBytes);
@@ -288,18 +307,28 @@ export class Reconciler {
       } else if (status !== next) {
         log.info({ bytes, budget }, 'compacted the status to fit the object size limit');
       }
+      ops = statusPatch(wf.status, status, wf.metadata.resourceVersion)!;
+      body = JSON.stringify(ops);
     }
-    return this.patchStatus(key, wf, status, bytes, log);
+    return this.patchStatus(key, wf, status, body, exact ? bytes : undefined, bytes, log);
   }
 
-  private async patchStatus(key: string, wf: FlyteWorkflow, status: WorkflowStatus, bytes: number, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
-    const ops = statusPatch(wf.status, status, wf.metadata.resourceVersion);
-    if (!ops) return undefined;
+  private async patchStatus(
+    key: string,
+    wf: FlyteWorkflow,
+    status: WorkflowStatus,
+    body: string,
+    exactBytes: number | undefined,
+    boundBytes: number,
+    log: Logger,
+  ): Promise<FlyteWorkflow | 'conflict' | undefined> {
     try {
-      const updated = await this.deps.store.patchStatus(wf.metadata.namespace, wf.metadata.name, ops);
-      this.deps.observer?.statusWritten?.({ workflow: wf, prev: wf.status, next: status, bytes });
+      const updated = await this.deps.store.patchStatus(wf.metadata.namespace, wf.metadata.name, body);
+      this.statusSize.set(key, { resourceVersion: updated.metadata.resourceVersion, bytes: boundBytes });
+      this.deps.observer?.statusWritten?.({ workflow: wf, prev: wf.status, next: status, bytes: exactBytes });
       return this.freshest.remember(key, wf, updated);
     } catch (err) {
+      this.statusSize.delete(key);
       if (isConflict(err)) {
         log.debug('status write conflicted; retrying with a fresher copy');
         this.freshest.forget(key);
@@ -309,8 +338,9 @@ export class Reconciler {
       if (isTooLarge(err) && status.error?.code !== 'StatusTooLarge') {
         // Our estimate missed (large metadata, say): fail with a status that surely fits, once.
         log.error({ err: errorMessage(err) }, 'the API server refused the status as too large; failing the workflow');
-        const small = oversizedFailure(status, bytes, this.deps.maxObjectBytes - this.baseBytes(wf), this.deps.now());
-        return this.patchStatus(key, wf, small, statusBytes(small), log);
+        const small = oversizedFailure(status, boundBytes, this.deps.maxObjectBytes - this.baseBytes(wf), this.deps.now());
+        const smallBytes = statusBytes(small);
+        return this.patchStatus(key, wf, small, JSON.stringify(statusPatch(wf.status, small, wf.metadata.resourceVersion)), smallBytes, smallBytes, log);
       }
       throw err;
     }

@@ -15,7 +15,7 @@ export class WorkflowStore {
   }
 
   /** A JSON Patch of the status subresource; its first operation pins the resourceVersion it was computed from. */
-  patchStatus(namespace: string, name: string, ops: readonly unknown[]): Promise<FlyteWorkflow> {
+  patchStatus(namespace: string, name: string, ops: readonly unknown[] | string): Promise<FlyteWorkflow> {
     return this.client.request<FlyteWorkflow>('PATCH', `${workflowPath(namespace, name)}/status`, { body: ops, contentType: JSON_PATCH });
   }
 

@@ -44,7 +44,7 @@ export class Metrics {
   readonly podsDeleted = new Counter({ name: 'propeller_pods_deleted_total', help: 'Task pods deleted (timeouts, aborts, failures).', registers: [this.registry] });
   readonly statusBytes = new Histogram({
     name: 'propeller_status_bytes',
-    help: 'Size of a workflow status when written.',
+    help: 'Size of a workflow status when measured: when it finishes, and whenever it nears the object size limit.',
     buckets: [1e3, 1e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 1.5e6],
     registers: [this.registry],
   });

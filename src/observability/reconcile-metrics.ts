@@ -14,7 +14,7 @@ export function reconcileMetrics(metrics: Metrics, firstSeenAt: (key: string) =>
     },
     podDeleted: () => metrics.podsDeleted.inc(),
     statusWritten: (e) => {
-      metrics.statusBytes.observe(e.bytes);
+      if (e.bytes !== undefined) metrics.statusBytes.observe(e.bytes);
       const before = e.prev?.phase;
       const after = e.next.phase;
       if (after && TERMINAL_WORKFLOW_PHASES.has(after) && !(before && TERMINAL_WORKFLOW_PHASES.has(before))) {

@@ -61,7 +61,7 @@ describe('operating endpoints', () => {
     assert.ok(m.value('propeller_api_client_throttle_seconds_count') >= 4, 'every request passes the client-side limiter');
     assert.equal(m.value('propeller_workflows', { phase: 'Succeeded' }), 1);
     assert.equal(m.value('propeller_leader'), 1, 'without election the process acts as leader');
-    assert.ok(m.value('propeller_status_bytes_count') >= 2);
+    assert.ok(m.value('propeller_status_bytes_count') >= 1, 'the status size is measured when the workflow finishes');
     assert.ok(m.value('propeller_informer_relists_total', { reason: 'initial' }) >= 2);
     assert.ok(m.value('process_cpu_seconds_total') > 0, 'default process metrics');
     assert.ok(m.has('nodejs_eventloop_lag_seconds'), 'default Node.js metrics');
