@@ -15,6 +15,7 @@ export interface PodMetadata {
   resourceVersion?: string;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
@@ -23,6 +24,7 @@ export interface PodMetadata {
 export interface EnvVar {
   name: string;
   value?: string;
+  valueFrom?: unknown;
 }
 
 export interface Toleration {
@@ -35,15 +37,16 @@ export interface Toleration {
 
 export interface Container {
   name: string;
-  image: string;
+  image?: string;
   command?: string[];
   args?: string[];
   env?: EnvVar[];
+  envFrom?: unknown[];
   workingDir?: string;
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   imagePullPolicy?: string;
   terminationMessagePath?: string;
-  terminationMessagePolicy?: string;
+  terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
 }
 
 export interface PodSpec {
@@ -57,19 +60,26 @@ export interface PodSpec {
   terminationGracePeriodSeconds?: number;
   activeDeadlineSeconds?: number;
   containers: Container[];
+  initContainers?: Container[];
 }
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
 export interface ContainerState {
   waiting?: { reason?: string; message?: string };
   running?: { startedAt?: string };
-  terminated?: { exitCode: number; signal?: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
+  terminated?: { exitCode: number; signal?: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string; containerID?: string };
 }
 
 export interface ContainerStatus {
   name: string;
+  image?: string;
+  imageID?: string;
+  containerID?: string;
   state?: ContainerState;
   lastState?: ContainerState;
   ready?: boolean;
+  started?: boolean;
   restartCount?: number;
 }
 
@@ -78,13 +88,18 @@ export interface PodCondition {
   status: string;
   reason?: string;
   message?: string;
+  lastProbeTime?: string | null;
   lastTransitionTime?: string;
 }
 
 export interface PodStatus {
-  phase?: string;
+  phase?: PodPhase;
   reason?: string;
   message?: string;
+  hostIP?: string;
+  hostIPs?: { ip: string }[];
+  podIP?: string;
+  podIPs?: { ip: string }[];
   startTime?: string;
   conditions?: PodCondition[];
   containerStatuses?: ContainerStatus[];

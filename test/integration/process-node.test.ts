@@ -63,7 +63,7 @@ async function waitForPhase(ns: string, name: string, phases: string[], timeoutM
   return pod!;
 }
 
-const terminatedOf = (pod: Pod) => pod.status?.containerStatuses?.[0]?.state.terminated;
+const terminatedOf = (pod: Pod) => pod.status?.containerStatuses?.[0]?.state?.terminated;
 
 describe('process node on a control plane', () => {
   before(async () => {
@@ -247,11 +247,11 @@ describe('process node building blocks', () => {
     assert.equal(exitCodeOf(3, null), 3);
     const running = runningStatus(pod, { startedAt: '2020-01-02T00:00:00Z', containerID: 'process://1' });
     assert.equal(running.phase, 'Running');
-    assert.deepEqual(running.containerStatuses?.map((c) => Object.keys(c.state)[0]), ['running', 'waiting']);
+    assert.deepEqual(running.containerStatuses?.map((c) => Object.keys(c.state ?? {})[0]), ['running', 'waiting']);
     assert.equal(running.conditions?.find((c) => c.type === 'Initialized')?.lastTransitionTime, '2020-01-01T00:00:00Z');
     const exit = { exitCode: 0, message: 'ok', startedAt: '2020-01-02T00:00:00Z', finishedAt: '2020-01-02T00:00:01Z', containerID: 'process://1' };
     assert.equal(terminatedStatus(pod, exit).phase, 'Succeeded');
-    assert.equal(terminatedStatus(pod, { ...exit, exitCode: 1 }).containerStatuses?.[0]?.state.terminated?.reason, 'Error');
+    assert.equal(terminatedStatus(pod, { ...exit, exitCode: 1 }).containerStatuses?.[0]?.state?.terminated?.reason, 'Error');
     const deadline = terminatedStatus(pod, exit, { reason: 'DeadlineExceeded', message: 'late' });
     assert.equal(deadline.phase, 'Failed');
     assert.equal(deadline.reason, 'DeadlineExceeded');

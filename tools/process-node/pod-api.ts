@@ -14,7 +14,7 @@ export interface PodRef {
   uid: string;
 }
 
-export const podRef = (pod: Pod): PodRef => ({ namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid: pod.metadata.uid });
+export const podRef = (pod: Pod): PodRef => ({ namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name, uid: pod.metadata.uid ?? '' });
 const podPath = (ref: PodRef) => `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`;
 
 export type WriteOutcome = 'written' | 'skipped' | 'gone' | 'failed';

@@ -80,7 +80,7 @@ export function startErrorStatus(pod: Pod, message: string, at: string): PodStat
 
 /** A pod whose process was lost because the process node restarted, like a pod lost in a node reboot. */
 export function nodeRestartedStatus(pod: Pod, at: string): PodStatus {
-  const running = pod.status?.containerStatuses?.[0]?.state.running;
+  const running = pod.status?.containerStatuses?.[0]?.state?.running;
   return terminatedStatus(
     pod,
     {

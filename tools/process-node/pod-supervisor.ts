@@ -33,7 +33,8 @@ export class PodSupervisor implements PodHandlers {
   }
 
   upsert(pod: Pod): void {
-    const uid = pod.metadata.uid;
+    // Pods read from the API server always have a uid.
+    const uid = pod.metadata.uid!;
     const runner = this.runners.get(uid);
     if (runner) return runner.update(pod);
     if (this.inFlight.has(uid) || pod.spec.nodeName !== this.ctx.nodeName) return;
@@ -52,8 +53,8 @@ export class PodSupervisor implements PodHandlers {
   }
 
   remove(pod: Pod): void {
-    this.inFlight.delete(pod.metadata.uid);
-    const runner = this.runners.get(pod.metadata.uid);
+    this.inFlight.delete(pod.metadata.uid!);
+    const runner = this.runners.get(pod.metadata.uid!);
     if (runner) this.forget(runner, pod);
   }
 

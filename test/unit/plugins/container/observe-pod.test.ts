@@ -16,7 +16,7 @@ function pod(status: PodStatus, deletionTimestamp?: string): Pod {
   };
 }
 
-const withContainer = (phase: string, state: ContainerState, extra: Partial<PodStatus> = {}): Pod => pod({ phase, containerStatuses: [{ name: 'task', state }], ...extra });
+const withContainer = (phase: PodStatus['phase'], state: ContainerState, extra: Partial<PodStatus> = {}): Pod => pod({ phase, containerStatuses: [{ name: 'task', state }], ...extra });
 const terminated = (exitCode: number, more: { reason?: string; message?: string } = {}): ContainerState => ({ terminated: { exitCode, ...more } });
 const waiting = (reason: string, message?: string): ContainerState => ({ waiting: { reason, ...(message ? { message } : {}) } });
 const failed = (kind: 'User' | 'System' | 'Permanent', code: string, message: string): TaskObservation => ({ phase: 'Failed', error: { kind, code, message } });
