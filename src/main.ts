@@ -7,6 +7,7 @@ import { Controller } from './controller/controller.ts';
 import { LeaderElector } from './controller/leader-elector.ts';
 import { TokenBucket } from './controller/token-bucket.ts';
 import { errorMessage } from './errors.ts';
+import { ownServiceAccount, type ServiceAccountRef } from './k8s/identity.ts';
 import { leaseStore } from './k8s/lease-store.ts';
 import { KubeClient } from './k8s/rest.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -26,10 +27,12 @@ async function main(): Promise<void> {
     userAgent: 'propeller/0.1.0',
     onRequest: metrics.onRequest,
   });
+  const ownServiceAccount = await ownServiceAccountOf(client, log);
   const controller: Controller = new Controller({
     config,
     client,
     log,
+    ownServiceAccount,
     plugins: new Map([[containerPlugin.type, containerPlugin]]),
     queueObserver: { depth: (n) => metrics.queueDepth.set(n), started: (_key, ms) => metrics.queueLatency.observe(ms / 1000) },
     reconcileObserver: reconcileMetrics(metrics, (key) => controller.firstSeenAt(key)),
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   if (server) log.info({ port: server.port }, 'serving /healthz, /readyz and /metrics');
 
   const campaign = new AbortController();
+  let election: Promise<boolean> | undefined;
   let stopping = false;
   const shutdown = async (signal: string, code: number) => {
     if (stopping) return;
@@ -63,6 +67,8 @@ async function main(): Promise<void> {
       process.exit(code || 1);
     }, config.shutdownTimeoutMs).unref();
     await controller.stop();
+    // An attempt in flight may still win or renew the lease: release only once the campaign has ended.
+    await election;
     await elector?.release();
     metrics.leader.set(0);
     server?.server.close();
@@ -83,11 +89,12 @@ async function main(): Promise<void> {
     return;
   }
   metrics.leader.set(0);
-  const lost = await elector.run(campaign.signal, () => {
+  election = elector.run(campaign.signal, () => {
     metrics.leader.set(1);
     controller.startWorkers();
     log.info('reconciling as leader');
   });
+  const lost = await election;
   // Exiting is the safe way to stop acting: a fresh process campaigns again from a clean state.
   if (lost) await shutdown('lost leadership', 1);
 }
@@ -105,6 +112,18 @@ function createElector(config: Config, client: KubeClient, log: Logger): LeaderE
     retryPeriodMs: le.retryPeriodMs,
     log,
   });
+}
+
+/** Task pods must never run as the propeller's own account; knowing it lets plan refuse such workflows. */
+async function ownServiceAccountOf(client: KubeClient, log: Logger): Promise<ServiceAccountRef | undefined> {
+  try {
+    const account = await ownServiceAccount(client);
+    log.info({ serviceAccount: account ? `${account.namespace}/${account.name}` : null }, account ? 'running as a service account' : 'not running as a service account');
+    return account;
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'could not tell which service account this is (SelfSubjectReview failed); workflows naming it are not refused');
+    return undefined;
+  }
 }
 
 function serviceAccountNamespace(): string | undefined {

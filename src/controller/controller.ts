@@ -24,6 +24,8 @@ export interface ControllerOptions {
   reconcileObserver?: ReconcileObserver;
   onRound?: (key: string, durationMs: number, outcome: 'ok' | 'requeue' | 'retry' | 'error') => void;
   onRelist?: (informer: string, reason: 'initial' | 'expired' | 'error') => void;
+  /** The propeller's own service account, which task pods may never use. */
+  ownServiceAccount?: { namespace: string; name: string };
 }
 
 /**
@@ -46,6 +48,8 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Set by stop(): workers finish the round they have and take no other key, even one already queued. */
+  private stopping = false;
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -98,6 +102,7 @@ export class Controller {
         backoffMaxMs: config.workflow.retryBackoffMaxMs,
         imagePullGraceMs: config.workflow.imagePullGraceMs,
         maxNodes: config.workflow.maxNodes,
+        ownServiceAccount: opts.ownServiceAccount,
       },
       maxObjectBytes: config.workflow.maxObjectBytes,
       podWriteConcurrency: config.podWriteConcurrency,
@@ -107,7 +112,7 @@ export class Controller {
       observer: opts.reconcileObserver,
     });
     for (const informer of this.workflowInformers) informer.on((type, wf) => this.onWorkflow(type, wf));
-    for (const informer of this.podInformers) informer.on((_type, pod) => this.onPod(pod));
+    for (const informer of this.podInformers) informer.on((type, pod) => this.onPod(type, pod));
   }
 
   /** Starts the caches; resolves once they are synced (the process is then ready). */
@@ -133,6 +138,7 @@ export class Controller {
   /** Takes no new rounds, lets the rounds in flight finish, then stops the watches. */
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
+    this.stopping = true;
     this.queue.shutDown();
     await Promise.all(this.workers);
     await Promise.all([...this.workflowInformers, ...this.podInformers].map((i) => i.stop()));
@@ -155,6 +161,11 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      if (this.stopping) {
+        // The queue still hands out keys that were ready; whoever leads next reconciles them.
+        this.queue.done(key);
+        return;
+      }
       const started = performance.now();
       let outcome: 'ok' | 'requeue' | 'retry' | 'error' = 'ok';
       try {
@@ -198,9 +209,12 @@ export class Controller {
     if (this.running) this.queue.add(key);
   }
 
-  private onPod(pod: Pod): void {
+  private onPod(type: 'added' | 'updated' | 'deleted', pod: Pod): void {
     const owner = pod.metadata.ownerReferences?.find((r) => r.controller && r.kind === KIND);
-    if (owner && this.running) this.queue.add(`${pod.metadata.namespace}/${owner.name}`);
+    if (!owner) return;
+    const key = `${pod.metadata.namespace}/${owner.name}`;
+    if (type === 'deleted') this.reconciler.podGone(key, pod.metadata.name);
+    if (this.running) this.queue.add(key);
   }
 
   private resync(): void {

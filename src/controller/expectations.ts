@@ -39,6 +39,16 @@ export class Expectations {
     return merged;
   }
 
+  /**
+   * The pod cache saw the pod go. Its stand-in must go too: a pod deleted before any round saw it in the
+   * cache would otherwise stand in as Pending until the TTL ran out, hiding the loss for a minute.
+   */
+  deleted(workflowKey: string, podName: string): void {
+    const pods = this.byWorkflow.get(workflowKey);
+    if (!pods?.delete(podName)) return;
+    if (pods.size === 0) this.byWorkflow.delete(workflowKey);
+  }
+
   forget(workflowKey: string): void {
     this.byWorkflow.delete(workflowKey);
   }

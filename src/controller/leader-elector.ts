@@ -62,7 +62,13 @@ export class LeaderElector {
       }
       await this.wait(jitter(retryPeriodMs), signal);
     }
-    if (signal.aborted) return false;
+    if (signal.aborted) {
+      // Stopped while the winning attempt was in flight: the lease is ours now, so hand it back at once
+      // instead of leaving a successor to wait for it to expire.
+      this.leading = true;
+      await this.release();
+      return false;
+    }
     this.leading = true;
     log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'became leader');
     onStarted();

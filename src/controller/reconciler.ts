@@ -85,6 +85,11 @@ export class Reconciler {
     this.deps = deps;
   }
 
+  /** The pod cache saw one of a workflow's pods deleted. */
+  podGone(key: string, podName: string): void {
+    this.expectations.deleted(key, podName);
+  }
+
   /** Drops what is remembered about a workflow that no longer exists. */
   forget(key: string, uid?: string): void {
     this.expectations.forget(key);
@@ -139,15 +144,23 @@ export class Reconciler {
       this.cosmeticSince.set(key, since);
       deferMs = since + this.deps.cosmeticWriteDelayMs - now;
     }
+    let events = result.events;
     if (deferMs === undefined || deferMs <= 0) {
-      this.cosmeticSince.delete(key);
+      const before = wf.status;
       const written = await this.writeStatus(key, wf, status, log);
       if (written === 'conflict') return { retry: true };
+      // Only once written: a write that failed must not start a new deferral, whose requeue would reset the
+      // key's backoff (an API server outage would then be retried every cosmeticWriteDelayMs, not backed off).
+      this.cosmeticSince.delete(key);
       wf = written ?? wf;
       deferMs = undefined;
+      if (wf.status?.error?.code === 'StatusTooLarge' && before?.error?.code !== 'StatusTooLarge') {
+        // The write failed the workflow instead of what plan decided: say so, and not that it succeeded.
+        events = [...events.filter((e) => e.reason !== 'Succeeded' && e.reason !== 'Failed'), { type: 'Warning', reason: 'Failed', message: wf.status.message ?? 'StatusTooLarge' }];
+      }
     }
 
-    for (const event of result.events) {
+    for (const event of events) {
       this.deps.events.record(
         { apiVersion: API_VERSION, kind: KIND, name, namespace, uid: wf.metadata.uid },
         { type: event.type, reason: event.reason, message: event.node ? `node ${event.node}: ${event.message}` : event.message },

@@ -47,6 +47,8 @@ export interface CompileLimits {
 export type CompileResult = { ok: true; workflow: CompiledWorkflow } | { ok: false; errors: string[] };
 
 const MAX_ERRORS = 20;
+/** Longest error line: with "invalid workflow: " and "(and N more: see status.error)" it fits status.message (1,024). */
+const MAX_ERROR_LENGTH = 960;
 /** Far beyond any real spec (types nest at most 16 levels), far below what overflows the schema checker. */
 const MAX_SPEC_DEPTH = 200;
 const SUPPORTED_TASK_TYPES = new Set(['container']);
@@ -60,7 +62,7 @@ export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): Compil
   // What the schema check cannot see: nesting that would overflow its recursion, and "__proto__" keys it would drop.
   const problem = findJsonProblem(rawSpec, MAX_SPEC_DEPTH);
   if (problem?.kind === 'tooDeep') return { ok: false, errors: [`workflow: (spec): nested more than ${MAX_SPEC_DEPTH} levels deep`] };
-  if (problem?.kind === 'protoKey') return { ok: false, errors: [`workflow: ${problem.path}: "__proto__" is not allowed as a name`] };
+  if (problem?.kind === 'protoKey') return { ok: false, errors: cap([`workflow: ${problem.path}: "__proto__" is not allowed as a name`]) };
   const parsed = WorkflowSpec.safeParse(rawSpec);
   if (!parsed.success) return { ok: false, errors: cap(parsed.error.issues.map(formatIssue)) };
   const spec = parsed.data;
@@ -147,7 +149,7 @@ export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): Compil
 
   if (errors.length) return { ok: false, errors: cap(errors) };
   const topo = topologicalOrder(deps);
-  if (!topo.ok) return { ok: false, errors: [`workflow: nodes: dependency cycle: ${topo.cycle.map((n) => quote(n)).join(' → ')}`] };
+  if (!topo.ok) return { ok: false, errors: cap([`workflow: nodes: dependency cycle: ${topo.cycle.map((n) => quote(n)).join(' → ')}`]) };
 
   const downstream = new Map<string, string[]>();
   for (const [id, ups] of deps) for (const u of ups) (downstream.get(u) ?? downstream.set(u, []).get(u)!).push(id);
@@ -236,6 +238,21 @@ function yamlBooleanHint(name: string): string {
 }
 
 function cap(errors: string[]): string[] {
-  const unique = [...new Set(errors)];
+  const unique = [...new Set(errors)].map(bound);
   return unique.length <= MAX_ERRORS ? unique : [...unique.slice(0, MAX_ERRORS), `… and ${unique.length - MAX_ERRORS} more errors`];
+}
+
+/**
+ * One error at most MAX_ERROR_LENGTH characters, cut in the middle so both where it is and the reason stay:
+ * a 100 KB name or a 10,000-node cycle must not flood the status (or push it over the object size limit),
+ * and the first error must fit whole in status.message.
+ */
+function bound(error: string): string {
+  if (error.length <= MAX_ERROR_LENGTH) return error;
+  let head = Math.floor((MAX_ERROR_LENGTH - 1) * 0.6);
+  let tail = error.length - (MAX_ERROR_LENGTH - 1 - head);
+  // Never split a surrogate pair.
+  if (/[\uD800-\uDBFF]/.test(error[head - 1]!)) head--;
+  if (/[\uDC00-\uDFFF]/.test(error[tail]!)) tail++;
+  return `${error.slice(0, head)}…${error.slice(tail)}`;
 }

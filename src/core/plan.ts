@@ -15,6 +15,8 @@ export interface PlanConfig extends RetryPolicy {
   defaultMaxParallelism: number;
   imagePullGraceMs: number;
   maxNodes: number;
+  /** The propeller's own service account: task pods may never run as it. */
+  ownServiceAccount?: { namespace: string; name: string };
 }
 
 export interface WorkflowView {
@@ -110,6 +112,12 @@ class Round {
     const compiled = this.input.compiled ?? compileWorkflow(wf.spec, { maxNodes: this.input.config.maxNodes });
     if (!compiled.ok) return this.invalid(compiled.errors);
     const cw = compiled.workflow;
+    const own = this.input.config.ownServiceAccount;
+    const podAccount = cw.spec.serviceAccountName ?? 'default';
+    if (own && own.namespace === wf.namespace && own.name === podAccount) {
+      const why = cw.spec.serviceAccountName ? `"${podAccount}" is` : `unset, so the namespace's "default" would be used, and that is`;
+      return this.invalid([`workflow: serviceAccountName: ${why} the propeller's own service account; task pods may never run as it (name another one)`]);
+    }
 
     if (!this.prev.phase) {
       this.top.phase = 'Pending';

@@ -1,3 +1,5 @@
+import { quote } from './quote.ts';
+
 /**
  * `{{.inputs.NAME}}` placeholders in command, args and env values. Only expressions that start with a
  * dot are templates, so code such as a Python f-string `{{x}}` passes through untouched.
@@ -11,8 +13,8 @@ export function checkTemplate(text: string, knownInputs: ReadonlySet<string>): s
   for (const match of text.matchAll(PLACEHOLDER)) {
     const expr = match[1]!;
     const ref = INPUT_REF.exec(expr);
-    if (!ref) errors.push(`unsupported template "${match[0]}": only {{.inputs.NAME}} is supported`);
-    else if (!knownInputs.has(ref[1]!)) errors.push(`template "${match[0]}" names unknown input "${ref[1]}"`);
+    if (!ref) errors.push(`unsupported template ${quote(match[0])}: only {{.inputs.NAME}} is supported`);
+    else if (!knownInputs.has(ref[1]!)) errors.push(`template ${quote(match[0])} names unknown input ${quote(ref[1]!)}`);
   }
   return errors;
 }
