@@ -66,7 +66,7 @@ export async function startEnv(cluster: TestCluster, prefix: string, args: strin
 /** SIGTERM, then SIGKILL if it has not exited within 10 s. */
 export async function stopPropeller(p: RunningPropeller): Promise<void> {
   const stopped = p.stop();
-  const late = await Promise.race([stopped.then(() => false), sleep(10_000).then(() => true)]);
+  const late = await Promise.race([stopped.then(() => false), sleep(10_000, undefined, { ref: false }).then(() => true)]);
   if (late) await p.kill();
 }
 
