@@ -338,6 +338,22 @@ describe('LeaderElector', () => {
     assert.equal(clock.pending, 0, 'no timers left behind');
   });
 
+  test('aborted while its winning attempt is in flight, it hands the lease back at once', async (t) => {
+    noJitter(t);
+    const clock = new AsyncFakeClock();
+    const store = new FakeLeaseStore(clock.wait);
+    // The create lands at once but its answer arrives 500 ms later: the abort comes in between.
+    const a = startElector(clock, store.view('a', (op) => (op === 'create' ? { kind: 'ok', afterMs: 500 } : { kind: 'ok' })), 'a');
+    await settle();
+    assert.equal(store.lease!.spec.holderIdentity, 'a', 'the lease is taken');
+    a.abort.abort();
+    await clock.advance(500);
+    assert.equal(await a.done, false);
+    assert.equal(a.startedAt, undefined, 'it never started leading');
+    assert.equal(store.lease!.spec.holderIdentity, null, 'and released what it had won, so a successor need not wait');
+    assert.equal(a.elector.isLeader(), false);
+  });
+
   test('a lease held by this identity (a restarted process) is renewed at once', async (t) => {
     noJitter(t);
     const clock = new AsyncFakeClock();
