@@ -188,6 +188,11 @@ export const WorkflowStatus = z
     message: z.string().optional().describe('Human-readable summary of the current state.'),
     progress: z.string().optional().describe('Succeeded task nodes over all task nodes, e.g. 3/5.'),
     observedGeneration: z.int().optional(),
+    revision: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('Counts the propeller\'s status writes. Each write tests and bumps it, a compare-and-swap on the status alone, so label or annotation changes never conflict with status writes.'),
     startedAt: Time.optional(),
     finishedAt: Time.optional(),
     outputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe('Workflow outputs, once it succeeded.'),

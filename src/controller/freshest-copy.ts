@@ -9,7 +9,8 @@ interface Memo {
 
 /**
  * After a write, the informer cache lags until the watch event arrives. Planning from the stale copy
- * would only end in a conflict, so the object our write returned is used until the cache catches up.
+ * would only end in a conflict, so the object our write returned is used until the cache catches up
+ * (its resourceVersion moves on, and its status revision reaches ours).
  */
 export class FreshestCopy {
   private readonly memo = new Map<string, Memo>();
@@ -20,7 +21,21 @@ export class FreshestCopy {
       this.memo.delete(key);
       return undefined;
     }
-    if (m && m.uid === cached.metadata.uid && m.superseded.has(cached.metadata.resourceVersion)) return m.object;
+    if (!m || m.uid !== cached.metadata.uid) {
+      this.memo.delete(key);
+      return cached;
+    }
+    if (m.superseded.has(cached.metadata.resourceVersion)) return m.object;
+    // Someone else wrote too (a label, say). etcd's resourceVersions are increasing integers: used only as a
+    // freshness hint (every write is a compare-and-swap anyway), a lower one means the cache has not seen ours.
+    const ours = Number(m.object.metadata.resourceVersion);
+    const theirs = Number(cached.metadata.resourceVersion);
+    if (Number.isSafeInteger(ours) && Number.isSafeInteger(theirs)) {
+      if (theirs < ours) return m.object;
+    } else if ((m.object.status?.revision ?? -1) > (cached.status?.revision ?? -1)) {
+      // Opaque versions: at least keep the newer status, which the status revision tells.
+      return { ...cached, status: m.object.status };
+    }
     this.memo.delete(key);
     return cached;
   }

@@ -7,7 +7,7 @@ import { compileWorkflow, type CompileResult } from '../core/compile.ts';
 import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
 import type { TaskPlugin } from '../core/task-plugin.ts';
 import { errorMessage } from '../errors.ts';
-import { isAlreadyExists, isConflict, isInvalid, isNotFound, isQuotaExceeded, isTooLarge, KubeApiError } from '../k8s/errors.ts';
+import { isAlreadyExists, isConflict, isInvalid, isNotFound, isPatchTestFailed, isQuotaExceeded, isTooLarge, KubeApiError } from '../k8s/errors.ts';
 import type { EventRecorder } from '../k8s/event-recorder.ts';
 import type { PodGateway } from '../k8s/pod-gateway.ts';
 import type { WorkflowStore } from '../k8s/workflow-store.ts';
@@ -76,6 +76,8 @@ export class Reconciler {
   private readonly freshest = new FreshestCopy();
   private readonly compiled = new Map<string, { generation: number | undefined; result: CompileResult }>();
   private readonly baseSize = new Map<string, { generation: number | undefined; bytes: number }>();
+  /** Conflicts in a row per workflow. */
+  private readonly conflicts = new Map<string, number>();
   /** An upper bound of each workflow's status size, valid at the resourceVersion our last write produced. */
   private readonly statusSize = new Map<string, { resourceVersion: string; bytes: number }>();
   /** Since when a workflow has had only cosmetic status changes waiting to be written. */
@@ -96,6 +98,7 @@ export class Reconciler {
     this.freshest.forget(key);
     this.cosmeticSince.delete(key);
     this.statusSize.delete(key);
+    this.conflicts.delete(key);
     if (uid) {
       this.compiled.delete(uid);
       this.baseSize.delete(uid);
@@ -122,7 +125,13 @@ export class Reconciler {
 
     if (!terminal && !deleting && !hasFinalizer) {
       // Before any pod exists, so deleting the workflow always goes through the abort path.
-      wf = this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, wf.metadata.resourceVersion, [...finalizers, FINALIZER]));
+      try {
+        wf = this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, finalizers, [...finalizers, FINALIZER]));
+      } catch (err) {
+        if (isNotFound(err)) return {};
+        if (isWriteConflict(err)) return this.conflicted(key, wf, log);
+        throw err;
+      }
     }
 
     const pods = await this.observedPods(key, wf, cachedPods, now);
@@ -148,7 +157,7 @@ export class Reconciler {
     if (deferMs === undefined || deferMs <= 0) {
       const before = wf.status;
       const written = await this.writeStatus(key, wf, status, log);
-      if (written === 'conflict') return { retry: true };
+      if (written === 'conflict') return this.conflicted(key, wf, log);
       // Only once written: a write that failed must not start a new deferral, whose requeue would reset the
       // key's backoff (an API server outage would then be retried every cosmeticWriteDelayMs, not backed off).
       this.cosmeticSince.delete(key);
@@ -169,18 +178,38 @@ export class Reconciler {
 
     const finished = wf.status?.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(wf.status.phase);
     if (finished && (wf.metadata.finalizers ?? []).includes(FINALIZER) && !result.actions.length) {
-      const rest = (wf.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+      const current = wf.metadata.finalizers ?? [];
       try {
-        this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, wf.metadata.resourceVersion, rest));
+        this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, current, current.filter((f) => f !== FINALIZER)));
       } catch (err) {
         if (isNotFound(err)) return {};
+        if (isWriteConflict(err)) return this.conflicted(key, wf, log);
         throw err;
       }
       this.compiled.delete(wf.metadata.uid);
     }
+    this.conflicts.delete(key);
     if (retry) return { retry: true };
     const requeue = Math.min(result.requeueAfterMs ?? Infinity, deferMs ?? Infinity);
     return requeue === Infinity ? {} : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * Someone changed what a write was conditioned on. Read the workflow live (the cache may lag) and go
+   * again at once; only a run of conflicts falls back to the per-key backoff, so a client that keeps
+   * patching labels cannot starve the workflow, and a real fight cannot spin.
+   */
+  private async conflicted(key: string, wf: FlyteWorkflow, log: Logger): Promise<ReconcileResult> {
+    const streak = (this.conflicts.get(key) ?? 0) + 1;
+    this.conflicts.set(key, streak);
+    log.debug({ streak }, 'write conflicted; going again with a live copy');
+    try {
+      this.freshest.remember(key, wf, await this.deps.store.get(wf.metadata.namespace, wf.metadata.name));
+    } catch (err) {
+      if (isNotFound(err)) return {};
+      this.freshest.forget(key);
+    }
+    return streak <= MAX_IMMEDIATE_CONFLICT_RETRIES ? { requeueAfterMs: 0 } : { retry: true };
   }
 
   private compile(wf: FlyteWorkflow): CompileResult {
@@ -342,11 +371,7 @@ export class Reconciler {
       return this.freshest.remember(key, wf, updated);
     } catch (err) {
       this.statusSize.delete(key);
-      if (isConflict(err)) {
-        log.debug('status write conflicted; retrying with a fresher copy');
-        this.freshest.forget(key);
-        return 'conflict';
-      }
+      if (isWriteConflict(err)) return 'conflict';
       if (isNotFound(err)) return undefined;
       if (isTooLarge(err) && status.error?.code !== 'StatusTooLarge') {
         // Our estimate missed (large metadata, say): fail with a status that surely fits, once.
@@ -370,6 +395,12 @@ export class Reconciler {
 }
 
 const statusBytes = (status: WorkflowStatus): number => Buffer.byteLength(JSON.stringify(status));
+
+/** A write refused because what it tested changed: a 409 on a resourceVersion, or a failed JSON Patch test. */
+const isWriteConflict = (err: unknown): boolean => isConflict(err) || isPatchTestFailed(err);
+
+/** Conflicts retried at once before the per-key backoff takes over. */
+const MAX_IMMEDIATE_CONFLICT_RETRIES = 5;
 
 export class PodNameTakenError extends Error {
   constructor(pod: string) {

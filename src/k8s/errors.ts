@@ -35,6 +35,12 @@ export const isNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export const isConflict = (err: unknown): boolean => statusOf(err) === 409 && (err as KubeApiError).reason !== 'AlreadyExists';
 export const isAlreadyExists = (err: unknown): boolean => statusOf(err) === 409 && (err as KubeApiError).reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => statusOf(err) === 410;
+/**
+ * A JSON Patch whose `test` operation failed: the API server answers 422 with this generic message. Our
+ * patches are otherwise always well-formed, so for them it means "the tested value changed": a conflict.
+ */
+export const isPatchTestFailed = (err: unknown): boolean =>
+  statusOf(err) === 422 && (err as KubeApiError).serverMessage === 'the server rejected our request due to an error in our request';
 export const isForbidden = (err: unknown): boolean => statusOf(err) === 403;
 export const isQuotaExceeded = (err: unknown): boolean =>
   statusOf(err) === 403 && /exceeded quota|forbidden: exceeded/i.test((err as KubeApiError).message);

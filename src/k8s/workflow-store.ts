@@ -1,5 +1,5 @@
 import type { FlyteWorkflow } from '../api/flyteworkflow.ts';
-import { JSON_PATCH, MERGE_PATCH, type KubeClient } from './rest.ts';
+import { JSON_PATCH, type KubeClient } from './rest.ts';
 import { workflowPath } from './paths.ts';
 
 /** Writes to FlyteWorkflows. Every write carries the resourceVersion it was computed from: a conflict is a 409. */
@@ -19,11 +19,15 @@ export class WorkflowStore {
     return this.client.request<FlyteWorkflow>('PATCH', `${workflowPath(namespace, name)}/status`, { body: ops, contentType: JSON_PATCH });
   }
 
-  setFinalizers(namespace: string, name: string, resourceVersion: string, finalizers: string[]): Promise<FlyteWorkflow> {
-    return this.client.request<FlyteWorkflow>('PATCH', workflowPath(namespace, name), {
-      body: { metadata: { resourceVersion, finalizers } },
-      contentType: MERGE_PATCH,
-    });
+  /**
+   * Adds or removes a finalizer with a JSON Patch that tests the current list (null when there is none,
+   * which the API server's JSON Patch accepts for a missing field): a concurrent change to the list fails
+   * it (422), while changes to anything else, such as labels, never do.
+   */
+  setFinalizers(namespace: string, name: string, current: readonly string[], next: readonly string[]): Promise<FlyteWorkflow> {
+    const test = { op: 'test', path: '/metadata/finalizers', value: current.length ? current : null };
+    const change = next.length ? { op: 'add', path: '/metadata/finalizers', value: next } : { op: 'remove', path: '/metadata/finalizers' };
+    return this.client.request<FlyteWorkflow>('PATCH', workflowPath(namespace, name), { body: [test, change], contentType: JSON_PATCH });
   }
 }
 

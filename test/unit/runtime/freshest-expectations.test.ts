@@ -65,11 +65,23 @@ describe('FreshestCopy', () => {
     assert.equal(f.pick(KEY, recreated), recreated);
     assert.equal(f.pick(KEY, wf('1'))?.metadata.uid, 'uid-1', 'the memo is gone for good');
 
-    // Remembering for a new uid does not inherit the old uid's superseded versions.
-    f.remember(KEY, wf('5'), wf('6'));
-    f.remember(KEY, wf('1', 'uid-2'), wf('7', 'uid-2'));
-    const old = wf('5', 'uid-2');
+    // Remembering for a new uid does not inherit the old uid's superseded versions (opaque versions,
+    // so that only the superseded set can decide).
+    f.remember(KEY, wf('v5'), wf('v6'));
+    f.remember(KEY, wf('v1', 'uid-2'), wf('v7', 'uid-2'));
+    const old = wf('v5', 'uid-2');
     assert.equal(f.pick(KEY, old), old);
+  });
+
+  test("a cache moved on by someone else's write is still behind ours when its version is lower", () => {
+    const f = new FreshestCopy();
+    const ours = f.remember(KEY, wf('10'), wf('12'));
+    // A label write landed at 11, before ours: that copy lacks what we wrote.
+    assert.equal(f.pick(KEY, wf('11')), ours);
+    // One at 13 came after ours and includes it.
+    const later = wf('13');
+    assert.equal(f.pick(KEY, later), later);
+    assert.equal(f.pick(KEY, wf('11'))?.metadata.resourceVersion, '11', 'the memo is gone once the cache passed it');
   });
 
   test('the workflow disappearing from the cache drops the memo', () => {

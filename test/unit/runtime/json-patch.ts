@@ -22,8 +22,9 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 }
 
 /**
- * A strict RFC 6902 applier (add, remove, replace, test) over a deep copy of `doc`. It throws where
- * the RFC says the patch fails: a missing parent, removing or replacing a missing member, a failed test.
+ * An RFC 6902 applier (add, remove, replace, test) over a deep copy of `doc`. It throws where the RFC
+ * says the patch fails (a missing parent, removing or replacing a missing member, a failed test), except
+ * that, like the Kubernetes API server, it lets a missing member pass a test for null.
  */
 export function applyPatch<T>(doc: T, ops: readonly (JsonPatchOp | { op: 'test'; path: string; value: unknown })[]): T {
   let root = structuredClone(doc) as unknown;
@@ -71,7 +72,8 @@ export function applyPatch<T>(doc: T, ops: readonly (JsonPatchOp | { op: 'test';
         delete parent[last];
         break;
       case 'test':
-        if (!exists || JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new Error(`test ${op.path} failed`);
+        // As the Kubernetes API server's JSON Patch does (and RFC 6902 does not): a missing member tests as null.
+        if (exists ? JSON.stringify(parent[last]) !== JSON.stringify(op.value) : op.value !== null) throw new Error(`test ${op.path} failed`);
         break;
     }
   }

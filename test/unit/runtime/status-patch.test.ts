@@ -6,10 +6,15 @@ import { statusPatch, type JsonPatchOp } from '../../../src/controller/status-pa
 import { applyPatch, parsePointer } from './json-patch.ts';
 
 const RV = '4711';
-const PIN: JsonPatchOp = { op: 'replace', path: '/metadata/resourceVersion', value: RV };
+/** The first write tests that there is no status; later ones test and bump status.revision. */
+const FIRST: JsonPatchOp = { op: 'test', path: '/status', value: null };
+const cas = (revision: number): JsonPatchOp[] => [
+  { op: 'test', path: '/status/revision', value: revision },
+  { op: 'replace', path: '/status/revision', value: revision + 1 },
+];
 
 /** What the API server holds, as statusPatch sees it. */
-const docOf = (status: WorkflowStatus | undefined) => ({ metadata: { name: 'wf', resourceVersion: 'stale-or-not' }, ...(status === undefined ? {} : { status }) });
+const docOf = (status: WorkflowStatus | undefined, resourceVersion = RV) => ({ metadata: { name: 'wf', resourceVersion }, ...(status === undefined ? {} : { status }) });
 
 function applied(prev: WorkflowStatus | undefined, next: WorkflowStatus): { metadata: { resourceVersion: string }; status?: WorkflowStatus } {
   const ops = statusPatch(prev, next, RV);
@@ -20,110 +25,128 @@ function applied(prev: WorkflowStatus | undefined, next: WorkflowStatus): { meta
 const running = (extra: Partial<NodeStatus> = {}): NodeStatus => ({ phase: 'Running', attempts: 1, podName: 'wf-a-0', ...extra });
 
 describe('statusPatch examples', () => {
-  test('the first write adds the whole status', () => {
+  test('the first write adds the whole status with revision 1, conditioned on there being none', () => {
     const next: WorkflowStatus = { phase: 'Running', nodes: { a: running() } };
-    assert.deepEqual(statusPatch(undefined, next, RV), [PIN, { op: 'add', path: '/status', value: next }]);
-    assert.deepEqual(statusPatch({}, next, RV), [PIN, { op: 'add', path: '/status', value: next }]);
-    assert.deepEqual(applied(undefined, next).status, next);
-    assert.deepEqual(applied({}, next).status, next);
+    const written = { ...next, revision: 1 };
+    assert.deepEqual(statusPatch(undefined, next, RV), [FIRST, { op: 'add', path: '/status', value: written }]);
+    assert.deepEqual(applied(undefined, next).status, written);
+    // A stored empty status is not "none": it is replaced under the resourceVersion instead.
+    assert.deepEqual(statusPatch({}, next, RV), [{ op: 'test', path: '/metadata/resourceVersion', value: RV }, { op: 'add', path: '/status', value: written }]);
+    assert.deepEqual(applied({}, next).status, written);
+    assert.deepEqual(applyPatch(docOf(undefined, 'relabelled'), statusPatch(undefined, next, RV)!).status, written, 'metadata changes do not matter');
+    assert.throws(() => applyPatch(docOf({ phase: 'Pending', revision: 1 }), statusPatch(undefined, next, RV)!), /test/, 'refused once a status exists');
+  });
+
+  test('later writes are a compare-and-swap on status.revision alone', () => {
+    const prev: WorkflowStatus = { revision: 7, phase: 'Running', nodes: { a: running() } };
+    const next: WorkflowStatus = { ...prev, phase: 'Succeeded' };
+    const ops = statusPatch(prev, next, RV)!;
+    assert.deepEqual(ops.slice(0, 2), cas(7));
+    // Metadata changes (another client's labels) do not matter: the resourceVersion is not tested.
+    assert.deepEqual(applyPatch(docOf(prev, 'someone-relabelled'), ops).status, { ...next, revision: 8 });
+    // Another status write in between does.
+    assert.throws(() => applyPatch(docOf({ ...prev, revision: 8 }), ops), /test/);
   });
 
   test('an unchanged status gives no patch', () => {
     const status: WorkflowStatus = { phase: 'Running', progress: '0/1', nodes: { a: running({ outputs: { x: null, y: [1, { z: null }] } }) } };
-    assert.equal(statusPatch(status, structuredClone(status), RV), undefined);
-    assert.equal(statusPatch(status, status, RV), undefined);
-    assert.equal(statusPatch({ phase: 'Pending' }, { phase: 'Pending' }, RV), undefined);
+    assert.equal(statusPatch({ ...status, revision: 1 }, structuredClone(status), RV), undefined);
+    assert.equal(statusPatch({ ...status, revision: 1 }, { ...status, revision: 1 }, RV), undefined);
+    assert.equal(statusPatch({ phase: 'Pending', revision: 3 }, { phase: 'Pending' }, RV), undefined);
   });
 
   test('key order does not count as a change', () => {
-    assert.equal(statusPatch({ phase: 'Running', progress: '1/2' }, { progress: '1/2', phase: 'Running' }, RV), undefined);
+    assert.equal(statusPatch({ revision: 1, phase: 'Running', progress: '1/2' }, { progress: '1/2', phase: 'Running' }, RV), undefined);
   });
 
   test('only changed nodes are sent, each as a whole', () => {
     const nodes: Record<string, NodeStatus> = {};
     for (let i = 0; i < 1000; i++) nodes[`n${i}`] = { phase: 'Succeeded', attempts: 1, outputs: { o: i } };
-    const prev: WorkflowStatus = { phase: 'Running', progress: '1000/1002', nodes: { ...nodes, a: running(), b: { phase: 'Pending' } } };
+    const prev: WorkflowStatus = { revision: 5, phase: 'Running', progress: '1000/1002', nodes: { ...nodes, a: running(), b: { phase: 'Pending' } } };
     const next: WorkflowStatus = structuredClone(prev);
     next.nodes!['a'] = { ...running(), phase: 'Succeeded', outputs: { x: 1 } };
     next.progress = '1001/1002';
     const ops = statusPatch(prev, next, RV)!;
     assert.deepEqual(ops, [
-      PIN,
+      ...cas(5),
       { op: 'add', path: '/status/progress', value: '1001/1002' },
       { op: 'add', path: '/status/nodes/a', value: next.nodes!['a'] },
     ]);
-    assert.ok(JSON.stringify(ops).length < 300, 'a small patch for a big status');
-    assert.deepEqual(applied(prev, next).status, next);
+    assert.ok(JSON.stringify(ops).length < 400, 'a small patch for a big status');
+    assert.deepEqual(applied(prev, next).status, { ...next, revision: 6 });
   });
 
   test('added and removed nodes', () => {
-    const prev: WorkflowStatus = { nodes: { a: running(), gone: { phase: 'Skipped' } } };
+    const prev: WorkflowStatus = { revision: 1, nodes: { a: running(), gone: { phase: 'Skipped' } } };
     const next: WorkflowStatus = { nodes: { a: running(), fresh: { phase: 'Queued' } } };
     assert.deepEqual(statusPatch(prev, next, RV), [
-      PIN,
+      ...cas(1),
       { op: 'add', path: '/status/nodes/fresh', value: { phase: 'Queued' } },
       { op: 'remove', path: '/status/nodes/gone' },
     ]);
   });
 
   test('nodes appearing or disappearing as a whole', () => {
-    assert.deepEqual(statusPatch({ phase: 'Pending' }, { phase: 'Pending', nodes: { a: running() } }, RV), [
-      PIN,
+    assert.deepEqual(statusPatch({ revision: 1, phase: 'Pending' }, { phase: 'Pending', nodes: { a: running() } }, RV), [
+      ...cas(1),
       { op: 'add', path: '/status/nodes', value: { a: running() } },
     ]);
-    assert.deepEqual(statusPatch({ phase: 'Pending', nodes: { a: running() } }, { phase: 'Pending' }, RV), [PIN, { op: 'remove', path: '/status/nodes' }]);
+    assert.deepEqual(statusPatch({ revision: 1, phase: 'Pending', nodes: { a: running() } }, { phase: 'Pending' }, RV), [...cas(1), { op: 'remove', path: '/status/nodes' }]);
   });
 
   test('top-level fields that disappear become remove ops', () => {
-    const prev: WorkflowStatus = { phase: 'Failing', message: 'node a failed', error: { kind: 'User', code: 'NonZeroExit', message: 'exit 1', node: 'a' } };
+    const prev: WorkflowStatus = { revision: 1, phase: 'Failing', message: 'node a failed', error: { kind: 'User', code: 'NonZeroExit', message: 'exit 1', node: 'a' } };
     const next: WorkflowStatus = { phase: 'Running' };
     const ops = statusPatch(prev, next, RV)!;
-    assert.deepEqual(ops[0], PIN);
+    assert.deepEqual(ops.slice(0, 2), cas(1));
     assert.deepEqual(
-      ops.slice(1).sort((x, y) => x.path.localeCompare(y.path)),
+      ops.slice(2).sort((x, y) => x.path.localeCompare(y.path)),
       [
         { op: 'remove', path: '/status/error' },
         { op: 'remove', path: '/status/message' },
         { op: 'add', path: '/status/phase', value: 'Running' },
       ],
     );
-    assert.deepEqual(applied(prev, next).status, next);
+    assert.deepEqual(applied(prev, next).status, { ...next, revision: 2 });
   });
 
   test('node ids with / and ~ are escaped as JSON pointers', () => {
-    const prev: WorkflowStatus = { nodes: { 'a/b': running(), 'c~d': running(), '~1': running() } };
+    const prev: WorkflowStatus = { revision: 1, nodes: { 'a/b': running(), 'c~d': running(), '~1': running() } };
     const next: WorkflowStatus = { nodes: { 'a/b': { phase: 'Succeeded' }, 'c~d': { phase: 'Failed' }, '~1/~0': { phase: 'Queued' } } };
     const ops = statusPatch(prev, next, RV)!;
     const paths = ops.map((o) => o.path);
-    assert.deepEqual(paths, ['/metadata/resourceVersion', '/status/nodes/a~1b', '/status/nodes/c~0d', '/status/nodes/~01~1~00', '/status/nodes/~01']);
+    assert.deepEqual(paths, ['/status/revision', '/status/revision', '/status/nodes/a~1b', '/status/nodes/c~0d', '/status/nodes/~01~1~00', '/status/nodes/~01']);
     assert.deepEqual(parsePointer('/status/nodes/~01~1~00'), ['status', 'nodes', '~1/~0']);
-    assert.deepEqual(applied(prev, next).status, next);
+    assert.deepEqual(applied(prev, next).status, { ...next, revision: 2 });
   });
 
   test('nulls inside outputs are written, where a merge patch would delete them', () => {
-    const prev: WorkflowStatus = { phase: 'Running', nodes: { a: running() } };
+    const prev: WorkflowStatus = { revision: 1, phase: 'Running', nodes: { a: running() } };
     const next: WorkflowStatus = { phase: 'Succeeded', outputs: { result: null }, nodes: { a: { phase: 'Succeeded', outputs: { maybe: null, list: [null], dict: { k: null } } } } };
     const result = applied(prev, next).status!;
-    assert.deepEqual(result, next);
+    assert.deepEqual(result, { ...next, revision: 2 });
     assert.equal(result.outputs!['result'], null);
     assert.ok(Object.hasOwn(result.nodes!['a']!.outputs!, 'maybe'));
     // And a value changing to null is a change.
-    const later: WorkflowStatus = structuredClone(next);
+    const later: WorkflowStatus = { ...structuredClone(next), revision: 2 };
     later.nodes!['a']!.outputs!['list'] = null;
-    assert.deepEqual(statusPatch(next, later, RV), [PIN, { op: 'add', path: '/status/nodes/a', value: later.nodes!['a'] }]);
+    assert.deepEqual(statusPatch({ ...next, revision: 2 }, later, RV), [...cas(2), { op: 'add', path: '/status/nodes/a', value: later.nodes!['a'] }]);
   });
 
-  test('the first op pins the resourceVersion the status was computed from', () => {
+  test('a status written before revisions existed is replaced whole, conditioned on the resourceVersion', () => {
     const ops = statusPatch({ phase: 'Pending' }, { phase: 'Running' }, '99')!;
-    assert.deepEqual(ops[0], { op: 'replace', path: '/metadata/resourceVersion', value: '99' });
-    assert.equal(applyPatch(docOf({ phase: 'Pending' }), ops).metadata.resourceVersion, '99');
+    assert.deepEqual(ops, [
+      { op: 'test', path: '/metadata/resourceVersion', value: '99' },
+      { op: 'add', path: '/status', value: { phase: 'Running', revision: 1 } },
+    ]);
+    assert.equal(statusPatch({ phase: 'Pending' }, { phase: 'Pending' }, '99'), undefined);
   });
 
   test('the ops survive JSON serialisation unchanged', () => {
-    const prev: WorkflowStatus = { nodes: { a: running() } };
+    const prev: WorkflowStatus = { revision: 1, nodes: { a: running() } };
     const next: WorkflowStatus = { nodes: { a: { phase: 'Succeeded', outputs: { x: 1 } } } };
     const text = JSON.stringify(statusPatch(prev, next, RV));
-    assert.deepEqual(JSON.parse(text), [PIN, { op: 'add', path: '/status/nodes/a', value: { phase: 'Succeeded', outputs: { x: 1 } } }]);
+    assert.deepEqual(JSON.parse(text), [...cas(1), { op: 'add', path: '/status/nodes/a', value: { phase: 'Succeeded', outputs: { x: 1 } } }]);
   });
 });
 
@@ -219,24 +242,32 @@ function sortKeys(v: unknown): unknown {
 }
 
 describe('statusPatch properties', () => {
-  test('applying the patch to the stored object yields exactly next, with the resourceVersion pinned', () => {
+  test('applied to the stored object, the patch yields exactly next with the revision bumped', () => {
     fc.assert(
-      fc.property(pairs, fc.string({ minLength: 1, maxLength: 6 }), ([prev, next], rv) => {
+      fc.property(pairs, fc.option(fc.nat(1000), { nil: undefined }), fc.string({ minLength: 1, maxLength: 6 }), ([prev0, next], revision, rv) => {
+        const prev = prev0 && revision !== undefined ? { ...prev0, revision } : prev0;
         const ops = statusPatch(prev, next, rv);
-        const isFirst = !prev || Object.keys(prev).length === 0;
+        const isFirst = prev === undefined;
+        const isLegacy = !isFirst && prev!.revision === undefined;
+        const { revision: _r, ...prevBody } = prev ?? {};
         if (ops === undefined) {
-          assert.ok(!isFirst, 'the first write always writes');
-          assert.ok(equalJson(prev, next), 'no patch only when nothing changed');
+          assert.ok(!isFirst && !(isLegacy && Object.keys(prev!).length === 0), 'the first write always writes');
+          assert.ok(equalJson(prevBody, next), 'no patch only when nothing changed');
           return;
         }
-        assert.deepEqual(ops[0], { op: 'replace', path: '/metadata/resourceVersion', value: rv });
-        assert.ok(ops.length >= 2);
         // Ops travel as JSON: serialise them on the way, as the client does.
         const wire = JSON.parse(JSON.stringify(ops)) as JsonPatchOp[];
-        const result = applyPatch(docOf(prev), wire);
-        assert.equal(result.metadata.resourceVersion, rv);
-        assert.deepEqual(result.status, next);
-        if (!isFirst) assert.ok(!equalJson(prev, next), 'a patch only when something changed');
+        const result = applyPatch(docOf(prev, rv), wire);
+        const expectedRevision = (prev?.revision ?? 0) + 1;
+        assert.deepEqual(result.status, { ...next, revision: expectedRevision });
+        if (isFirst) {
+          assert.throws(() => applyPatch(docOf({ phase: 'Pending', revision: 1 }, rv), wire), 'a status written meanwhile makes the first write fail');
+        } else if (isLegacy) {
+          assert.throws(() => applyPatch(docOf(prev, `${rv}x`), wire), 'an object changed meanwhile makes it fail');
+        } else {
+          assert.ok(!equalJson(prevBody, next), 'a patch only when something changed');
+          assert.throws(() => applyPatch(docOf({ ...prev!, revision: prev!.revision! + 1 }, rv), wire), 'a status written meanwhile makes it fail');
+        }
       }),
       { numRuns: 500 },
     );
@@ -246,7 +277,7 @@ describe('statusPatch properties', () => {
     fc.assert(
       fc.property(workflowStatus.chain((prev) => fc.tuple(fc.constant(prev), evolved(prev))).map(([p, n]) => [asJson(p), asJson(n)] as const), ([prev, next]) => {
         fc.pre(Object.keys(prev).length > 0 && !!prev.nodes && !!next.nodes);
-        const ops = statusPatch(prev, next, RV) ?? [];
+        const ops = statusPatch({ ...prev, revision: 1 }, next, RV) ?? [];
         const nodeOps = ops.filter((o) => o.path.startsWith('/status/nodes/')).map((o) => parsePointer(o.path)[2]!);
         const expected = new Set([
           ...Object.keys(next.nodes!).filter((id) => !Object.hasOwn(prev.nodes!, id) || !equalJson(prev.nodes![id], next.nodes![id])),
