@@ -21,6 +21,8 @@ export interface InformerOptions<T> {
   transform?: (object: T) => T;
   /** Secondary index, e.g. pods by owning workflow. */
   indexBy?: (object: T) => string | undefined;
+  /** Ask for PartialObjectMetadata: no spec and no status travel, for watchers that need only metadata. */
+  metadataOnly?: boolean;
   log: Logger;
   pageSize?: number;
   backoffBaseMs?: number;
@@ -29,6 +31,9 @@ export interface InformerOptions<T> {
 }
 
 export const objectKey = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const PARTIAL_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 /**
  * A list-then-watch cache that never gives up: an expired watch (410 Gone) relists, any other
@@ -118,7 +123,7 @@ export class Informer<T extends KubeObject> {
             resourceVersion = this.apply(event) ?? resourceVersion;
             failures = 0;
           },
-          { signal, idleTimeoutMs: (timeoutSeconds + 60) * 1000 },
+          { signal, idleTimeoutMs: (timeoutSeconds + 60) * 1000, accept: this.opts.metadataOnly ? PARTIAL_METADATA : undefined },
         );
         // Like client-go's "very short watch": a watch that closes at once without a single event
         // (a proxy cutting it, say) backs off instead of reconnecting in a tight loop.
@@ -155,9 +160,11 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.opts.client.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>('GET', this.opts.path, {
         query: { limit: this.opts.pageSize ?? 500, continue: cont, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector },
+        accept: this.opts.metadataOnly ? PARTIAL_METADATA_LIST : undefined,
         signal,
       });
-      for (const item of page.items) {
+      // An empty PartialObjectMetadataList arrives as `items: null`.
+      for (const item of page.items ?? []) {
         const object = this.prepare(item);
         fresh.set(objectKey(object), object);
       }

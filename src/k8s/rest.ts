@@ -34,6 +34,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header, e.g. to ask for metadata only; JSON by default. */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -100,7 +102,7 @@ export class KubeClient {
     const throttledMs = this.options.limiter ? await this.options.limiter.take(opts.signal) : 0;
     const kubeVerb = kubeVerbOf(verb, path);
     const started = performance.now();
-    const headers = await this.headers();
+    const headers = await this.headers(opts.accept);
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -141,9 +143,9 @@ export class KubeClient {
     path: string,
     query: Record<string, string | number | boolean | undefined>,
     onEvent: (event: WatchEvent<T>) => void,
-    opts: { signal?: AbortSignal; idleTimeoutMs?: number } = {},
+    opts: { signal?: AbortSignal; idleTimeoutMs?: number; accept?: string } = {},
   ): Promise<void> {
-    const headers = await this.headers();
+    const headers = await this.headers(opts.accept);
     const started = performance.now();
     let code = 0;
     try {
@@ -187,7 +189,7 @@ export class KubeClient {
     return url.toString();
   }
 
-  private async headers(): Promise<Record<string, string>> {
+  private async headers(accept = 'application/json'): Promise<Record<string, string>> {
     const now = Date.now();
     if (!this.credentials || this.credentials.expiresAt <= now) {
       const opts: { headers?: Record<string, string> } = {};
@@ -198,7 +200,7 @@ export class KubeClient {
       if (user?.username) headers['authorization'] = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
       this.credentials = { headers, expiresAt: now + CREDENTIALS_TTL_MS };
     }
-    const headers: Record<string, string> = { ...this.credentials.headers, accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.credentials.headers, accept };
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     return headers;
   }
