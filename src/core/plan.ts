@@ -215,7 +215,8 @@ class Round {
       case 'Succeeded': {
         const outputs = parseOutputs(obs.outputsText, node.task.outputs);
         if (outputs.ok) {
-          this.setNode(node.id, { phase: 'Succeeded', outputs: outputs.outputs, finishedAt: this.nowIso, message: undefined, error: undefined });
+          // What only matters while a node waits or runs goes: a finished node costs every later write.
+          this.setNode(node.id, { phase: 'Succeeded', outputs: outputs.outputs, finishedAt: this.nowIso, message: undefined, error: undefined, attemptStartedAt: undefined, readyAt: undefined });
         } else {
           this.failAttempt(node, { kind: 'User', code: outputs.code, message: outputs.message });
         }
