@@ -1,16 +1,22 @@
 import PQueue from 'p-queue';
-import { ANNOTATIONS } from '../src/api/labels.ts';
+import type { FlyteWorkflow } from '../src/api/flyteworkflow.ts';
 import type { Pod } from '../src/api/pod.ts';
-import { podsPath } from '../src/k8s/paths.ts';
+import { resolveBinding } from '../src/core/bindings.ts';
+import { compileWorkflow, type CompiledWorkflow } from '../src/core/compile.ts';
+import { podName } from '../src/core/names.ts';
+import { podsPath, workflowsPath } from '../src/k8s/paths.ts';
 import type { KubeClient } from '../src/k8s/rest.ts';
-import { KWOK_ENV, KWOK_NODE_LABEL, KWOK_NODE_VALUE } from '../tools/controlplane/kwok.ts';
+import { containerPlugin } from '../src/plugins/container/plugin.ts';
 import type { Observer } from './observer.ts';
 import type { Scenario } from './scenarios.ts';
+import { BENCH_SEED, dagWorkflow } from './workflow.ts';
 
 /**
- * The physical limit: a plain client that runs the same DAGs by creating pods itself the moment their
- * dependencies succeed, with no custom resource, no status and no checks. Same pods, same KWOK nodes,
- * same client-side QPS/burst as the propeller.
+ * The physical limit: a plain client that runs the same DAGs by creating each pod the moment its
+ * dependencies succeed, with no status, no rounds and no checks. Its pods are the propeller's own, byte
+ * for byte (built by the same plugin, owned by a real FlyteWorkflow that nothing reconciles), so the API
+ * server, admission, the garbage collector, the scheduler and KWOK do the same work for both runs. Same
+ * KWOK nodes, same client-side QPS/burst.
  */
 export async function runBaseline(client: KubeClient, namespace: string, scenario: Scenario, observer: Observer, concurrency: number): Promise<{ submittedAt: Map<string, number> }> {
   const queue = new PQueue({ concurrency });
@@ -20,11 +26,14 @@ export async function runBaseline(client: KubeClient, namespace: string, scenari
   const succeeded = new Set<string>();
   const submittedAt = new Map<string, number>();
   const failures: unknown[] = [];
+  const owners = new Map<string, FlyteWorkflow>();
+  const compiled = compileWorkflow(dagWorkflow('wf', scenario.dag, scenario.podDurationMs).spec, { maxNodes: 100_000 });
+  if (!compiled.ok) throw new Error(`bench workflow does not compile: ${compiled.errors[0]}`);
 
   const create = (workflow: string, node: string) =>
     void queue.add(async () => {
       try {
-        await client.request('POST', podsPath(namespace), { body: pod(namespace, workflow, node, scenario.podDurationMs) });
+        await client.request('POST', podsPath(namespace), { body: podOf(owners.get(workflow)!, compiled.workflow, node) });
       } catch (err) {
         failures.push(err);
       }
@@ -36,6 +45,15 @@ export async function runBaseline(client: KubeClient, namespace: string, scenari
       if (deps.get(next)!.every((d) => succeeded.has(`${t.workflow}/${d}`))) create(t.workflow, next);
     }
   });
+  // The owners exist before the clock starts: they stand for the workflows, not for work the baseline does.
+  await Promise.all(
+    Array.from({ length: scenario.workflows }, (_, w) =>
+      queue.add(async () => {
+        const name = `wf-${w}`;
+        owners.set(name, await client.request<FlyteWorkflow>('POST', workflowsPath(namespace), { body: dagWorkflow(name, scenario.dag, scenario.podDurationMs) }));
+      }),
+    ),
+  );
   for (let w = 0; w < scenario.workflows; w++) {
     const workflow = `wf-${w}`;
     submittedAt.set(workflow, performance.timeOrigin + performance.now());
@@ -47,21 +65,24 @@ export async function runBaseline(client: KubeClient, namespace: string, scenari
   return { submittedAt };
 }
 
-function pod(namespace: string, workflow: string, node: string, durationMs: number): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: `${workflow}-${node.toLowerCase()}`,
-      namespace,
-      labels: { bench: 'baseline' },
-      annotations: { [ANNOTATIONS.workflow]: workflow, [ANNOTATIONS.node]: node },
-    },
-    spec: {
-      restartPolicy: 'Never',
-      nodeSelector: { [KWOK_NODE_LABEL]: KWOK_NODE_VALUE },
-      tolerations: [{ key: KWOK_NODE_LABEL, operator: 'Exists' }],
-      containers: [{ name: 'task', image: 'kwok', env: [{ name: KWOK_ENV.duration, value: `${durationMs}ms` }, { name: KWOK_ENV.message, value: '{"o0": 7}' }] }],
-    },
+/** The pod the propeller would create for attempt 0 of `node`, with the outputs every bench task produces. */
+function podOf(owner: FlyteWorkflow, wf: CompiledWorkflow, id: string): Pod {
+  const node = wf.nodeById.get(id)!;
+  const output = (n: string) => {
+    const deps = wf.nodeById.get(n)!.upstream.length;
+    return deps ? { o0: BENCH_SEED, seen: Array(deps).fill(BENCH_SEED) } : { o0: BENCH_SEED };
   };
+  const inputs = Object.fromEntries(
+    Object.entries(node.inputs).map(([name, binding]) => [name, resolveBinding(binding, { workflowInput: () => null, nodeOutput: (n, o) => output(n)[o as 'o0'] })]),
+  );
+  return containerPlugin.buildPod({
+    workflow: { name: owner.metadata.name, namespace: owner.metadata.namespace, uid: owner.metadata.uid, project: '', domain: '' },
+    node: id,
+    attempt: 0,
+    podName: podName(owner.metadata.name, id, 0),
+    task: node.task,
+    inputs,
+    serviceAccountName: undefined,
+    pod: { ...wf.spec.pod, ...node.task.spec.pod },
+  });
 }

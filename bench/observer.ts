@@ -1,5 +1,5 @@
 import type { FlyteWorkflow } from '../src/api/flyteworkflow.ts';
-import { ANNOTATIONS } from '../src/api/labels.ts';
+import { ANNOTATIONS, FINALIZER } from '../src/api/labels.ts';
 import type { Pod } from '../src/api/pod.ts';
 import { Informer } from '../src/k8s/informer.ts';
 import { podsPath, workflowsPath } from '../src/k8s/paths.ts';
@@ -22,7 +22,10 @@ export class Observer {
   /** First pod of each (workflow, node). */
   private readonly byNode = new Map<string, PodTimes>();
   private readonly succeededHandlers: ((t: PodTimes) => void)[] = [];
-  private statusEvents = 0;
+  private readonly client: KubeClient;
+  private readonly namespace: string;
+  private readonly sawFinalizer = new Set<string>();
+  private readonly reading = new Set<string>();
   readonly workflowDone = new Map<string, { at: number; phase: string; outputs: unknown }>();
   peakStatusBytes = 0;
   peakObjectBytes = 0;
@@ -32,7 +35,9 @@ export class Observer {
 
   constructor(client: KubeClient, namespace: string, log: Logger) {
     this.podInformer = new Informer<Pod>({ name: 'bench-pods', client, path: podsPath(namespace), log });
-    this.wfInformer = new Informer<FlyteWorkflow>({ name: 'bench-workflows', client, path: workflowsPath(namespace), log });
+    this.client = client;
+    this.namespace = namespace;
+    this.wfInformer = new Informer<FlyteWorkflow>({ name: 'bench-workflows', client, path: workflowsPath(namespace), log, metadataOnly: true });
     this.podInformer.on((type, pod) => {
       if (type === 'deleted') return;
       const now = performance.timeOrigin + performance.now();
@@ -50,22 +55,32 @@ export class Observer {
         this.wake();
       }
     });
+    // Metadata only: parsing every version of a large status here would take CPU from the very machine
+    // being measured. The propeller removes its finalizer when a workflow finishes; that is the signal
+    // to read the whole object once.
     this.wfInformer.on((type, wf) => {
       if (type === 'deleted') return;
-      const now = performance.timeOrigin + performance.now();
-      const phase = wf.status?.phase;
-      const terminal = phase === 'Succeeded' || phase === 'Failed' || phase === 'Aborted';
-      // Sizing a 1 MB object on every event would cost this process (and so the machine) real CPU; the
-      // status only grows, so sampling plus the final version finds the peak.
-      if (terminal || this.statusEvents++ % 20 === 0) {
-        this.peakStatusBytes = Math.max(this.peakStatusBytes, Buffer.byteLength(JSON.stringify(wf.status ?? {})));
-        this.peakObjectBytes = Math.max(this.peakObjectBytes, Buffer.byteLength(JSON.stringify(wf)));
-      }
-      if (terminal && !this.workflowDone.has(wf.metadata.name)) {
-        this.workflowDone.set(wf.metadata.name, { at: now, phase, outputs: wf.status?.outputs });
-        this.wake();
-      }
+      const name = wf.metadata.name;
+      if (wf.metadata.finalizers?.includes(FINALIZER)) this.sawFinalizer.add(name);
+      else if (this.sawFinalizer.has(name) && !this.workflowDone.has(name)) void this.readFinished(name);
     });
+  }
+
+  /** Records a finished workflow: when it was seen to finish, and what its final object holds. */
+  private async readFinished(name: string): Promise<void> {
+    const at = performance.timeOrigin + performance.now();
+    if (this.reading.has(name)) return;
+    this.reading.add(name);
+    const wf = await this.client.request<FlyteWorkflow>('GET', `${workflowsPath(this.namespace)}/${name}`);
+    const phase = wf.status?.phase ?? '';
+    if (phase !== 'Succeeded' && phase !== 'Failed' && phase !== 'Aborted') {
+      this.reading.delete(name);
+      return;
+    }
+    this.peakStatusBytes = Math.max(this.peakStatusBytes, Buffer.byteLength(JSON.stringify(wf.status ?? {})));
+    this.peakObjectBytes = Math.max(this.peakObjectBytes, Buffer.byteLength(JSON.stringify(wf)));
+    this.workflowDone.set(name, { at, phase, outputs: wf.status?.outputs });
+    this.wake();
   }
 
   async start(): Promise<void> {
