@@ -129,7 +129,7 @@ export class Controller {
   startWorkers(): void {
     if (this.running) return;
     this.running = true;
-    for (const wf of this.workflowInformers.flatMap((i) => i.list())) this.queue.add(objectKey(wf));
+    for (const wf of this.workflowInformers.flatMap((i) => i.list())) this.queue.add(objectKey(wf), { urgent: notAccepted(wf) });
     this.workers = Array.from({ length: this.opts.config.workers }, () => this.work());
     this.resyncTimer = setInterval(() => this.resync(), this.opts.config.resyncPeriodMs);
     this.resyncTimer.unref();
@@ -206,7 +206,7 @@ export class Controller {
     if (type === 'updated' && this.seen.get(key) === signature) return;
     if (!this.firstSeen.has(key)) this.firstSeen.set(key, (this.opts.now ?? Date.now)());
     this.seen.set(key, signature);
-    if (this.running) this.queue.add(key);
+    if (this.running) this.queue.add(key, { urgent: notAccepted(wf) });
   }
 
   private onPod(type: 'added' | 'updated' | 'deleted', pod: Pod): void {
@@ -229,6 +229,11 @@ export class Controller {
     const ns = key.slice(0, key.indexOf('/'));
     return this.workflowInformers[this.opts.config.namespaces.indexOf(ns)];
   }
+}
+
+/** A workflow no round has touched yet: its first round goes ahead of progress on running ones, to keep acceptance fast under load. */
+function notAccepted(wf: FlyteWorkflow): boolean {
+  return wf.status?.phase === undefined;
 }
 
 function ownerUid(pod: Pod): string | undefined {

@@ -2,11 +2,18 @@ import type { NodeStatus, WorkflowStatus } from '../api/flyteworkflow.ts';
 
 /** Node fields that every round derives again from the pods, so writing them late loses nothing. */
 const DERIVED = new Set(['phase', 'message']);
+/** What a node's success sets or clears; all of it is read again from the pod (its termination message) next round. */
+const SUCCESS = new Set([...DERIVED, 'outputs', 'finishedAt', 'attemptStartedAt', 'readyAt']);
 
 /**
  * True when `next` differs from `prev` only in what the next round would derive again anyway: a node
- * going Queued → Running, messages, and the workflow turning Running. Such a write can wait for the
- * next real change (a pod finishing), which saves one write per task node.
+ * going Queued → Running, messages, the workflow turning Running, and a node succeeding when that
+ * unblocks nothing (had it, the dependent's new status would make the change real). Such a write can
+ * wait for the next real change, which saves up to two writes per task node: in a wide layer only the
+ * success that releases the next layer is written at once.
+ *
+ * The cost of waiting: a deferred success carries the finishedAt of the round that writes it (at most
+ * the deferral later), and if its pod vanishes before then the node runs again, as after a crash.
  */
 export function onlyCosmeticChanges(prev: WorkflowStatus | undefined, next: WorkflowStatus): boolean {
   if (!prev?.phase) return false;
@@ -16,7 +23,7 @@ export function onlyCosmeticChanges(prev: WorkflowStatus | undefined, next: Work
     const a = (prevTop as Record<string, unknown>)[key];
     const b = (nextTop as Record<string, unknown>)[key];
     if (a === b) continue;
-    if (key === 'message') continue;
+    if (key === 'message' || key === 'progress') continue;
     if (key === 'phase' && a === 'Pending' && b === 'Running') continue;
     return false;
   }
@@ -29,10 +36,13 @@ export function onlyCosmeticChanges(prev: WorkflowStatus | undefined, next: Work
 }
 
 function cosmeticNodeChange(a: NodeStatus, b: NodeStatus): boolean {
-  if (a.phase !== b.phase && !(a.phase === 'Queued' && b.phase === 'Running')) return false;
+  const started = a.phase === 'Queued' && b.phase === 'Running';
+  const succeeded = (a.phase === 'Queued' || a.phase === 'Running') && b.phase === 'Succeeded';
+  if (a.phase !== b.phase && !started && !succeeded) return false;
+  const free = succeeded ? SUCCESS : DERIVED;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const key of keys) {
-    if (DERIVED.has(key)) continue;
+    if (free.has(key)) continue;
     if ((a as Record<string, unknown>)[key] !== (b as Record<string, unknown>)[key]) return false;
   }
   return true;

@@ -82,6 +82,8 @@ export class Reconciler {
   private readonly statusSize = new Map<string, { resourceVersion: string; bytes: number }>();
   /** Since when a workflow has had only cosmetic status changes waiting to be written. */
   private readonly cosmeticSince = new Map<string, number>();
+  /** New workflows whose first pods went out before their finalizer and status (see launchFirstPods). */
+  private readonly launched = new Set<string>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -97,6 +99,7 @@ export class Reconciler {
     this.expectations.forget(key);
     this.freshest.forget(key);
     this.cosmeticSince.delete(key);
+    this.launched.delete(key);
     this.statusSize.delete(key);
     this.conflicts.delete(key);
     if (uid) {
@@ -124,7 +127,11 @@ export class Reconciler {
     if (deleting && !hasFinalizer) return {};
 
     if (!terminal && !deleting && !hasFinalizer) {
-      // Before any pod exists, so deleting the workflow always goes through the abort path.
+      if (wf.status?.phase === undefined && !this.launched.has(key)) {
+        this.launched.add(key);
+        const early = await this.launchFirstPods(key, wf, cachedPods, now, round, log);
+        if (early) return early;
+      }
       try {
         wf = this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, finalizers, [...finalizers, FINALIZER]));
       } catch (err) {
@@ -132,6 +139,7 @@ export class Reconciler {
         if (isWriteConflict(err)) return this.conflicted(key, wf, log);
         throw err;
       }
+      this.launched.delete(key);
     }
 
     const pods = await this.observedPods(key, wf, cachedPods, now);
@@ -192,6 +200,33 @@ export class Reconciler {
     if (retry) return { retry: true };
     const requeue = Math.min(result.requeueAfterMs ?? Infinity, deferMs ?? Infinity);
     return requeue === Infinity ? {} : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * A new workflow's first round only creates the pods that can start, and leaves the finalizer and the
+   * first status to the next round, queued behind other new workflows: under a burst of submissions each
+   * one then waits for one API request per workflow ahead of it, not four. Nothing is lost by the order:
+   * pod names are deterministic, so the next round adopts these pods (or a crashed process's successor
+   * does), and a workflow deleted before its finalizer lands has its pods removed by garbage collection
+   * through their owner references. Returns undefined when the round should go on as usual (invalid
+   * spec, or pods already there).
+   */
+  private async launchFirstPods(key: string, wf: FlyteWorkflow, cached: Pod[], now: number, round: RoundContext, log: Logger): Promise<ReconcileResult | undefined> {
+    const pods = await this.observedPods(key, wf, cached, now);
+    if (pods.length) return undefined;
+    const result = plan({
+      workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
+      pods,
+      now,
+      config: this.deps.planConfig,
+      plugins: this.deps.plugins,
+      compiled: this.compile(wf),
+    });
+    if (!result.actions.length || result.actions.some((a) => a.type !== 'CreatePod')) return undefined;
+    const outcomes = await this.execute(key, wf, result.actions, now, round, log);
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed) log.debug({ err: errorMessage(failed.error) }, 'a first pod was not created; the next round handles it');
+    return { requeueAfterMs: 0 };
   }
 
   /**

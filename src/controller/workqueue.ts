@@ -34,6 +34,10 @@ export class WorkQueue {
   readonly #observer: WorkQueueObserver;
 
   readonly #ready = new KeyFifo();
+  /** Ready keys served before any in #ready: work nobody has started yet (a new workflow's first round). */
+  readonly #urgent = new KeyFifo();
+  /** Dirty keys that go to #urgent when they are enqueued. */
+  readonly #urgentKeys = new Set<string>();
   readonly #readyAt = new Map<string, number>();
   /** Keys that need processing: queued in #ready, or re-added while processing. */
   readonly #dirty = new Set<string>();
@@ -65,9 +69,14 @@ export class WorkQueue {
     this.#observer = options.observer ?? {};
   }
 
-  add(key: string): void {
+  /**
+   * Queues `key`. An urgent key jumps ahead of ordinary ones; a key already waiting keeps its place
+   * (and its lane), so urgency only ever applies to work that was not pending.
+   */
+  add(key: string, opts: { urgent?: boolean } = {}): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
+    if (opts.urgent) this.#urgentKeys.add(key);
     if (!this.#processing.has(key)) this.#enqueue(key);
     this.#observer.added?.(key);
   }
@@ -115,12 +124,13 @@ export class WorkQueue {
    * After `shutDown`, keys still ready are handed out, then `undefined`.
    */
   get(): Promise<string | undefined> {
-    const key = this.#ready.peek();
+    const lane = this.#urgent.length ? this.#urgent : this.#ready;
+    const key = lane.peek();
     if (key !== undefined) {
       // Observers run before the key is taken: if one throws, the key stays queued rather than lost.
       this.#observer.started?.(key, this.#clock.now() - (this.#readyAt.get(key) ?? this.#clock.now()));
-      this.#observer.depth?.(this.#ready.length - 1);
-      this.#ready.shift();
+      this.#observer.depth?.(this.len() - 1);
+      lane.shift();
       this.#start(key);
       return Promise.resolve(key);
     }
@@ -135,7 +145,7 @@ export class WorkQueue {
 
   /** Keys ready to be handed out (not counting delayed or processing ones). */
   len(): number {
-    return this.#ready.length;
+    return this.#urgent.length + this.#ready.length;
   }
 
   delayedLen(): number {
@@ -161,18 +171,19 @@ export class WorkQueue {
   // Observer callbacks run once the queue's state is consistent, so one that
   // throws (the error reaches the caller) cannot strand a key as dirty or processing.
   #enqueue(key: string): void {
-    this.#ready.push(key);
+    const lane = this.#urgentKeys.delete(key) ? this.#urgent : this.#ready;
+    lane.push(key);
     this.#readyAt.set(key, this.#clock.now());
     const wake = this.#waiters.shift();
     if (wake === undefined) {
-      this.#observer.depth?.(this.#ready.length);
+      this.#observer.depth?.(this.len());
       return;
     }
     // A consumer was waiting, so the queue held nothing else: hand the key straight over.
-    this.#ready.shift();
+    lane.shift();
     const waitedMs = this.#start(key);
     wake(key);
-    this.#observer.depth?.(this.#ready.length);
+    this.#observer.depth?.(this.len());
     this.#observer.started?.(key, waitedMs);
   }
 

@@ -246,3 +246,39 @@ test('an observer that throws leaves the queue consistent', async () => {
   assert.throws(() => queue.add('b'));
   assert.equal(queue.len(), 2);
 });
+
+test('urgent keys are handed out before ordinary ones, each lane in FIFO order', async () => {
+  const queue = newQueue(new FakeClock());
+  queue.add('old-1');
+  queue.add('new-1', { urgent: true });
+  queue.add('old-2');
+  queue.add('new-2', { urgent: true });
+  assert.equal(queue.len(), 4);
+  const order = [];
+  for (let i = 0; i < 4; i++) order.push(await queue.get());
+  assert.deepEqual(order, ['new-1', 'new-2', 'old-1', 'old-2']);
+  assert.equal(queue.len(), 0);
+});
+
+test('a key already waiting keeps its place: a later urgent add does not promote it', async () => {
+  const queue = newQueue(new FakeClock());
+  queue.add('a');
+  queue.add('b', { urgent: true });
+  queue.add('a', { urgent: true });
+  assert.deepEqual([await queue.get(), await queue.get()], ['b', 'a']);
+});
+
+test('urgency of a key re-added while processing applies when it is re-queued, and only once', async () => {
+  const queue = newQueue(new FakeClock());
+  queue.add('busy');
+  assert.equal(await queue.get(), 'busy');
+  queue.add('busy', { urgent: true });
+  queue.add('other');
+  queue.done('busy');
+  assert.deepEqual([await queue.get(), await queue.get()], ['busy', 'other']);
+  queue.done('busy');
+  queue.done('other');
+  queue.add('other');
+  queue.add('busy');
+  assert.deepEqual([await queue.get(), await queue.get()], ['other', 'busy'], 'the next ordinary add is ordinary again');
+});
