@@ -100,6 +100,8 @@ export function renderMarkdown(report: Report): string {
     '',
     'Each scenario runs twice in the same control plane: **baseline**, a plain client that runs the same DAG by creating each pod the moment its dependencies succeed (no custom resource, no status), then **propeller**. Pods are KWOK pods that run for a fixed time, so the ideal critical path is depth × pod duration. Latencies are measured on one clock by a watch in the harness: acceptance is workflow submitted → first pod seen; transition is last dependency seen Succeeded → dependent pod seen.',
     '',
+    'What limits each figure, and why the goals missed are missed, is explained in [docs/benchmarks.md](../../docs/benchmarks.md).',
+    '',
     '## Goals',
     '',
     '| Figure | Goal | Measured | Met |',
