@@ -135,12 +135,16 @@ export class Controller {
     this.resyncTimer.unref();
   }
 
-  /** Takes no new rounds, lets the rounds in flight finish, then stops the watches. */
+  /**
+   * Takes no new rounds, lets the rounds in flight finish, writes down the pods of workflows that only
+   * had their first round, then stops the watches.
+   */
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
     this.stopping = true;
     this.queue.shutDown();
     await Promise.all(this.workers);
+    if (this.running) await this.reconciler.recordLaunched(this.opts.config.workers);
     await Promise.all([...this.workflowInformers, ...this.podInformers].map((i) => i.stop()));
     await this.events.flush();
   }

@@ -59,6 +59,8 @@ export interface ReconcileObserver {
 /** What the caller knows about the round: when its key entered the queue. */
 export interface RoundContext {
   queuedAt: number;
+  /** Shutting down: write down what exists, start nothing (see recordLaunched). */
+  recordOnly?: boolean;
 }
 
 export interface ReconcileResult {
@@ -127,7 +129,7 @@ export class Reconciler {
     if (deleting && !hasFinalizer) return {};
 
     if (!terminal && !deleting && !hasFinalizer) {
-      if (wf.status?.phase === undefined && !this.launched.has(key)) {
+      if (wf.status?.phase === undefined && !this.launched.has(key) && !round.recordOnly && this.launched.size < MAX_LAUNCHED_AHEAD) {
         this.launched.add(key);
         const early = await this.launchFirstPods(key, wf, cachedPods, now, round, log);
         if (early) return early;
@@ -152,8 +154,10 @@ export class Reconciler {
       compiled: this.compile(wf),
     });
 
-    const outcomes = await this.execute(key, wf, result.actions, now, round, log);
-    const { status, retry } = this.settle(wf, result, outcomes, log);
+    const outcomes = await this.execute(key, wf, round.recordOnly ? [] : result.actions, now, round, log);
+    const settled = this.settle(wf, result, outcomes, log);
+    const status = round.recordOnly ? unstarted(wf, settled.status, result.actions) : settled.status;
+    const retry = settled.retry;
 
     let deferMs: number | undefined;
     if (onlyCosmeticChanges(wf.status, status)) {
@@ -202,13 +206,38 @@ export class Reconciler {
     return requeue === Infinity ? {} : { requeueAfterMs: requeue };
   }
 
+  /** How many launched workflows (pods created, nothing recorded yet) may wait for their second round. */
+  launchedCount(): number {
+    return this.launched.size;
+  }
+
+  /**
+   * Before a graceful exit: writes the finalizer and first status of every workflow whose first round
+   * created pods, so no pod this process created is left out of a status. Creates and deletes nothing.
+   */
+  async recordLaunched(concurrency: number): Promise<void> {
+    const queue = new PQueue({ concurrency });
+    await Promise.all(
+      [...this.launched].map((key) =>
+        queue.add(async () => {
+          try {
+            await this.reconcile(key, { queuedAt: this.deps.now(), recordOnly: true });
+          } catch (err) {
+            this.deps.log.warn({ workflow: key, err: errorMessage(err) }, 'could not record the first pods before exiting; the next propeller adopts them');
+          }
+        }),
+      ),
+    );
+  }
+
   /**
    * A new workflow's first round only creates the pods that can start, and leaves the finalizer and the
    * first status to the next round, queued behind other new workflows: under a burst of submissions each
    * one then waits for one API request per workflow ahead of it, not four. Nothing is lost by the order:
    * pod names are deterministic, so the next round adopts these pods (or a crashed process's successor
    * does), and a workflow deleted before its finalizer lands has its pods removed by garbage collection
-   * through their owner references. Returns undefined when the round should go on as usual (invalid
+   * through their owner references. At most MAX_LAUNCHED_AHEAD workflows wait like this, which bounds
+   * what a graceful exit must write down (recordLaunched). Returns undefined when the round should go on as usual (invalid
    * spec, or pods already there).
    */
   private async launchFirstPods(key: string, wf: FlyteWorkflow, cached: Pod[], now: number, round: RoundContext, log: Logger): Promise<ReconcileResult | undefined> {
@@ -456,4 +485,16 @@ function oversizedFailure(status: WorkflowStatus, bytes: number, limit: number, 
   const message = `the workflow status would take ${bytes} bytes even compacted, over the ${limit} bytes left by the object size limit (workflow.maxObjectBytes); use fewer nodes or smaller outputs`;
   const nodes = Object.fromEntries(Object.entries(status.nodes ?? {}).map(([id, n]) => [id, { phase: n.phase, attempts: n.attempts } as NodeStatus]));
   return { ...status, outputs: undefined, nodes, phase: 'Failed', message, finishedAt: new Date(now).toISOString(), error: { kind: 'Permanent', code: 'StatusTooLarge', message } };
+}
+
+/** Bounds the work of recordLaunched at exit: a few seconds of writes at the default client limits. */
+const MAX_LAUNCHED_AHEAD = 256;
+
+/** A record-only round's status: nodes whose pods it did not create stay as they were. */
+function unstarted(wf: FlyteWorkflow, status: WorkflowStatus, skipped: Action[]): WorkflowStatus {
+  const creates = skipped.filter((a) => a.type === 'CreatePod');
+  if (!creates.length) return status;
+  const nodes = { ...status.nodes };
+  for (const action of creates) nodes[action.node] = wf.status?.nodes?.[action.node] ?? { phase: 'Pending' };
+  return { ...status, nodes };
 }
