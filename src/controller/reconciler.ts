@@ -128,8 +128,11 @@ export class Reconciler {
     if (terminal && !hasFinalizer && !cachedPods.some(isAlive)) return {};
     if (deleting && !hasFinalizer) return {};
 
-    if (!terminal && !deleting && !hasFinalizer) {
-      if (wf.status?.phase === undefined && !this.launched.has(key) && !round.recordOnly && this.launched.size < MAX_LAUNCHED_AHEAD) {
+    if (!terminal && !deleting && !hasFinalizer && round.recordOnly) {
+      // One write per workflow at exit: the status. The next propeller adds the finalizer.
+      this.launched.delete(key);
+    } else if (!terminal && !deleting && !hasFinalizer) {
+      if (wf.status?.phase === undefined && !this.launched.has(key) && this.launched.size < MAX_LAUNCHED_AHEAD) {
         this.launched.add(key);
         const early = await this.launchFirstPods(key, wf, cachedPods, now, round, log);
         if (early) return early;
@@ -212,8 +215,9 @@ export class Reconciler {
   }
 
   /**
-   * Before a graceful exit: writes the finalizer and first status of every workflow whose first round
-   * created pods, so no pod this process created is left out of a status. Creates and deletes nothing.
+   * Before a graceful exit: writes the first status of every workflow whose first round created pods,
+   * so no pod this process created is left out of a status. Creates and deletes nothing, and leaves the
+   * finalizer to the next propeller: one request per workflow.
    */
   async recordLaunched(concurrency: number): Promise<void> {
     const queue = new PQueue({ concurrency });
@@ -487,8 +491,11 @@ function oversizedFailure(status: WorkflowStatus, bytes: number, limit: number, 
   return { ...status, outputs: undefined, nodes, phase: 'Failed', message, finishedAt: new Date(now).toISOString(), error: { kind: 'Permanent', code: 'StatusTooLarge', message } };
 }
 
-/** Bounds the work of recordLaunched at exit: a few seconds of writes at the default client limits. */
-const MAX_LAUNCHED_AHEAD = 256;
+/**
+ * Bounds the work of recordLaunched at exit: one request each, so at the default 100 QPS (burst 200)
+ * about 3 s of writes at worst. A burst of 500 new workflows stays under it.
+ */
+const MAX_LAUNCHED_AHEAD = 512;
 
 /** A record-only round's status: nodes whose pods it did not create stay as they were. */
 function unstarted(wf: FlyteWorkflow, status: WorkflowStatus, skipped: Action[]): WorkflowStatus {
