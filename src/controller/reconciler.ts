@@ -84,8 +84,12 @@ export class Reconciler {
   private readonly statusSize = new Map<string, { resourceVersion: string; bytes: number }>();
   /** Since when a workflow has had only cosmetic status changes waiting to be written. */
   private readonly cosmeticSince = new Map<string, number>();
-  /** New workflows whose first pods went out before their finalizer and status (see launchFirstPods). */
-  private readonly launched = new Set<string>();
+  /**
+   * New workflows whose first pods went out before their finalizer and status (see launchFirstPods), with
+   * the status that round would have written: later rounds go on from it until it is written, so a pod
+   * lost in between is a lost attempt, not a node that never started.
+   */
+  private readonly launched = new Map<string, WorkflowStatus>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -128,12 +132,9 @@ export class Reconciler {
     if (terminal && !hasFinalizer && !cachedPods.some(isAlive)) return {};
     if (deleting && !hasFinalizer) return {};
 
-    if (!terminal && !deleting && !hasFinalizer && round.recordOnly) {
-      // One write per workflow at exit: the status. The next propeller adds the finalizer.
-      this.launched.delete(key);
-    } else if (!terminal && !deleting && !hasFinalizer) {
+    // One write per workflow at exit, the status: the next propeller adds the finalizer.
+    if (!terminal && !deleting && !hasFinalizer && !round.recordOnly) {
       if (wf.status?.phase === undefined && !this.launched.has(key) && this.launched.size < MAX_LAUNCHED_AHEAD) {
-        this.launched.add(key);
         const early = await this.launchFirstPods(key, wf, cachedPods, now, round, log);
         if (early) return early;
       }
@@ -144,12 +145,14 @@ export class Reconciler {
         if (isWriteConflict(err)) return this.conflicted(key, wf, log);
         throw err;
       }
-      this.launched.delete(key);
     }
 
-    const pods = await this.observedPods(key, wf, cachedPods, now);
+    const launched = wf.status?.phase === undefined ? this.launched.get(key) : undefined;
+    // What plan goes on from: the stored status, or the one a launching round could not write yet.
+    const base = launched ? { ...wf, status: launched } : wf;
+    const pods = await this.observedPods(key, base, cachedPods, now);
     const result = plan({
-      workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
+      workflow: { ...base.metadata, spec: base.spec, status: base.status },
       pods,
       now,
       config: this.deps.planConfig,
@@ -157,9 +160,9 @@ export class Reconciler {
       compiled: this.compile(wf),
     });
 
-    const outcomes = await this.execute(key, wf, round.recordOnly ? [] : result.actions, now, round, log);
-    const settled = this.settle(wf, result, outcomes, log);
-    const status = round.recordOnly ? unstarted(wf, settled.status, result.actions) : settled.status;
+    const outcomes = await this.execute(key, base, round.recordOnly ? [] : result.actions, now, round, log);
+    const settled = this.settle(base, result, outcomes, log);
+    const status = round.recordOnly ? unstarted(base, settled.status, result.actions) : settled.status;
     const retry = settled.retry;
 
     let deferMs: number | undefined;
@@ -173,6 +176,7 @@ export class Reconciler {
       const before = wf.status;
       const written = await this.writeStatus(key, wf, status, log);
       if (written === 'conflict') return this.conflicted(key, wf, log);
+      this.launched.delete(key);
       // Only once written: a write that failed must not start a new deferral, whose requeue would reset the
       // key's backoff (an API server outage would then be retried every cosmeticWriteDelayMs, not backed off).
       this.cosmeticSince.delete(key);
@@ -222,7 +226,7 @@ export class Reconciler {
   async recordLaunched(concurrency: number): Promise<void> {
     const queue = new PQueue({ concurrency });
     await Promise.all(
-      [...this.launched].map((key) =>
+      [...this.launched.keys()].map((key) =>
         queue.add(async () => {
           try {
             await this.reconcile(key, { queuedAt: this.deps.now(), recordOnly: true });
@@ -259,6 +263,7 @@ export class Reconciler {
     const outcomes = await this.execute(key, wf, result.actions, now, round, log);
     const failed = outcomes.find((o) => !o.ok);
     if (failed) log.debug({ err: errorMessage(failed.error) }, 'a first pod was not created; the next round handles it');
+    this.launched.set(key, this.settle(wf, result, outcomes, log).status);
     return { requeueAfterMs: 0 };
   }
 
