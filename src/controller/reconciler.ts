@@ -151,14 +151,7 @@ export class Reconciler {
     // What plan goes on from: the stored status, or the one a launching round could not write yet.
     const base = launched ? { ...wf, status: launched } : wf;
     const pods = await this.observedPods(key, base, cachedPods, now);
-    const result = plan({
-      workflow: { ...base.metadata, spec: base.spec, status: base.status },
-      pods,
-      now,
-      config: this.deps.planConfig,
-      plugins: this.deps.plugins,
-      compiled: this.compile(wf),
-    });
+    const result = this.plan(base, pods, now);
 
     const outcomes = await this.execute(key, base, round.recordOnly ? [] : result.actions, now, round, log);
     const settled = this.settle(base, result, outcomes, log);
@@ -213,11 +206,6 @@ export class Reconciler {
     return requeue === Infinity ? {} : { requeueAfterMs: requeue };
   }
 
-  /** How many launched workflows (pods created, nothing recorded yet) may wait for their second round. */
-  launchedCount(): number {
-    return this.launched.size;
-  }
-
   /**
    * Before a graceful exit: writes the first status of every workflow whose first round created pods,
    * so no pod this process created is left out of a status. Creates and deletes nothing, and leaves the
@@ -251,14 +239,7 @@ export class Reconciler {
   private async launchFirstPods(key: string, wf: FlyteWorkflow, cached: Pod[], now: number, round: RoundContext, log: Logger): Promise<ReconcileResult | undefined> {
     const pods = await this.observedPods(key, wf, cached, now);
     if (pods.length) return undefined;
-    const result = plan({
-      workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
-      pods,
-      now,
-      config: this.deps.planConfig,
-      plugins: this.deps.plugins,
-      compiled: this.compile(wf),
-    });
+    const result = this.plan(wf, pods, now);
     if (!result.actions.length || result.actions.some((a) => a.type !== 'CreatePod')) return undefined;
     const outcomes = await this.execute(key, wf, result.actions, now, round, log);
     const failed = outcomes.find((o) => !o.ok);
@@ -283,6 +264,17 @@ export class Reconciler {
       this.freshest.forget(key);
     }
     return streak <= MAX_IMMEDIATE_CONFLICT_RETRIES ? { requeueAfterMs: 0 } : { retry: true };
+  }
+
+  private plan(wf: FlyteWorkflow, pods: Pod[], now: number): PlanResult {
+    return plan({
+      workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
+      pods,
+      now,
+      config: this.deps.planConfig,
+      plugins: this.deps.plugins,
+      compiled: this.compile(wf),
+    });
   }
 
   private compile(wf: FlyteWorkflow): CompileResult {
