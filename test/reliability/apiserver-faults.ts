@@ -16,6 +16,7 @@ import { Recorder, waitForReady, type Env } from '../integration/helpers/e2e.ts'
 import { createNamespace } from '../integration/helpers/namespace.ts';
 import { startPropeller, type RunningPropeller } from '../integration/helpers/propeller.ts';
 import { installChartRbac, type ChartRbac } from '../integration/helpers/restricted.ts';
+import { rng } from './dag-workload.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -31,14 +32,7 @@ export function seededRng(what: string): Rng {
   const fromEnv = Number(process.env['RELIABILITY_SEED']);
   const seed = Number.isInteger(fromEnv) && process.env['RELIABILITY_SEED'] ? fromEnv : Math.floor(Math.random() * 2 ** 31);
   process.stderr.write(`[${what}] seed ${seed} (replay with RELIABILITY_SEED=${seed})\n`);
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rng(seed);
   return { seed, next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) };
 }
 

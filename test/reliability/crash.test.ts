@@ -15,7 +15,7 @@ import { startPropeller, type RunningPropeller } from '../integration/helpers/pr
 import { installChartRbac } from '../integration/helpers/restricted.ts';
 import { createWorkflow, workflowManifest } from '../integration/helpers/workflows.ts';
 import { between, inFlight, layeredDag, logLines, logSettled, outputChanges, podFindings, rng, seedFor, spread, unrecordedPods, workflowProblems, type Workload } from './dag-workload.ts';
-import { recordResult, SCALE } from './results.ts';
+import { recordAborted, recordResult, SCALE } from './results.ts';
 
 const FULL = SCALE === 'full';
 const WORKFLOWS = FULL ? 50 : 5;
@@ -151,16 +151,7 @@ describe('reliability: propeller crashes', () => {
       assert.equal(pf.pods, expectedPods, 'one pod per node (plus one per retry after a real failure)');
     } catch (err) {
       if (!recorded) {
-        recordResult({
-          fault: FAULT,
-          injected: kills.length,
-          workflows: submitted.length,
-          outcome: `test aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-          lost: 0,
-          duplicates: 0,
-          passed: false,
-          notes: `seed ${seed}`,
-        });
+        recordAborted({ fault: FAULT, injected: kills.length, workflows: submitted.length, seed }, err);
       }
       if (current) process.stderr.write(`# last propeller log:\n${tail(logsOf(current), 30)}\n`);
       throw err;

@@ -57,18 +57,6 @@ export function runSeed(file: string): number {
   return seed;
 }
 
-/** A small deterministic PRNG (mulberry32) for the seeded choices of the cluster tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Several rows from one test: each is recorded whatever happens to the others, and the test fails at the
  * end, naming every row that did not pass.

@@ -19,7 +19,8 @@ import { KubeApiError } from '../../src/k8s/errors.ts';
 import { repoRoot } from '../../tools/controlplane/components.ts';
 import { FINALIZER_NAME, KWOK_POD, L, logsOf, podRecorder, Recorder, wfPath, wfsPath, workflowRecorder } from '../integration/helpers/e2e.ts';
 import { forbiddenLines, propellerAlive, roundsRun, useChartEnv, type ChartEnv } from './chart-env.ts';
-import { prng, Rows, runSeed, type Checks } from './fault-row.ts';
+import { rng } from './dag-workload.ts';
+import { Rows, runSeed, type Checks } from './fault-row.ts';
 import { SCALE } from './results.ts';
 
 const MAX_NODES = 10_000;
@@ -199,7 +200,7 @@ function corpus(): Entry[] {
   const all = [...fixtures('invalid', 'inv'), ...fixtures('hostile', 'hos'), ...generated()];
   if (SCALE === 'full') return all;
   // Smoke: one seeded pick per category (never the 10,000-node graphs), plus the valid long name.
-  const random = prng(SEED);
+  const random = rng(SEED);
   const picked: Entry[] = [];
   for (const category of Object.keys(CATEGORIES) as Category[]) {
     const options = all.filter((e) => e.category === category && !e.fullOnly);

@@ -3,11 +3,9 @@
 // error whose message names the node, the output and the reason; nothing downstream runs on it. A control
 // case writes exactly 4,096 bytes of valid JSON, which must be accepted whole.
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlyteWorkflow } from '../../src/api/flyteworkflow.ts';
 import type { Pod } from '../../src/api/pod.ts';
-import { L, nodeTask, podRecorder, submit, TERMINAL, type Recorder } from '../integration/helpers/e2e.ts';
-import { getWorkflow } from '../integration/helpers/workflows.ts';
+import { L, nodeTask, podRecorder, submit, waitForEnd, type Recorder } from '../integration/helpers/e2e.ts';
 import { forbiddenLines, propellerAlive, useChartEnv, type ChartEnv } from './chart-env.ts';
 import { Rows } from './fault-row.ts';
 import { SCALE } from './results.ts';
@@ -148,15 +146,4 @@ async function submitCase(env: ChartEnv, c: Case): Promise<void> {
     },
     outputs: { r: { from: 'consumer.o0' } },
   });
-}
-
-async function waitForEnd(env: ChartEnv, name: string, timeoutMs: number): Promise<FlyteWorkflow | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: FlyteWorkflow | undefined;
-  while (Date.now() < deadline) {
-    last = await getWorkflow(env.client, env.ns, name).catch(() => last);
-    if (last?.status?.phase && TERMINAL.includes(last.status.phase)) return last;
-    await sleep(200);
-  }
-  return last;
 }

@@ -13,8 +13,7 @@ import type { FlyteWorkflow, WorkflowStatus } from '../../src/api/flyteworkflow.
 import type { Pod } from '../../src/api/pod.ts';
 import { MERGE_PATCH } from '../../src/k8s/rest.ts';
 import { podPath } from '../../src/k8s/paths.ts';
-import { FAST_RETRIES, kwokTask, L, podRecorder, submit, TERMINAL, workflowRecorder, type Recorder } from '../integration/helpers/e2e.ts';
-import { getWorkflow } from '../integration/helpers/workflows.ts';
+import { FAST_RETRIES, kwokTask, L, podRecorder, submit, waitForEnd, workflowRecorder, type Recorder } from '../integration/helpers/e2e.ts';
 import { forbiddenLines, propellerAlive, useChartEnv, type ChartEnv } from './chart-env.ts';
 import { Rows } from './fault-row.ts';
 import { SCALE } from './results.ts';
@@ -229,17 +228,6 @@ async function inject(env: ChartEnv, pods: Recorder<Pod>, c: Case): Promise<void
       await env.client.request('DELETE', path, { query: { gracePeriodSeconds: '0' } }).catch(() => {});
     }
   }
-}
-
-async function waitForEnd(env: ChartEnv, name: string, timeoutMs: number): Promise<FlyteWorkflow | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: FlyteWorkflow | undefined;
-  while (Date.now() < deadline) {
-    last = await getWorkflow(env.client, env.ns, name).catch(() => last);
-    if (last?.status?.phase && TERMINAL.includes(last.status.phase)) return last;
-    await sleep(200);
-  }
-  return last;
 }
 
 /** Pods seen per attempt of a node, and (node, attempt) pairs that got more than one pod. */

@@ -24,3 +24,17 @@ export function recordResult(result: FaultResult): void {
   const file = process.env['RELIABILITY_RESULTS'];
   if (file) appendFileSync(file, `${JSON.stringify(result)}\n`);
 }
+
+/** Records the row of a test that threw before it could judge its fault, so the report still shows it failed. */
+export function recordAborted(row: { fault: string; injected: number; workflows: number; seed: number }, err: unknown): void {
+  recordResult({
+    fault: row.fault,
+    injected: row.injected,
+    workflows: row.workflows,
+    outcome: `test aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    lost: 0,
+    duplicates: 0,
+    passed: false,
+    notes: `seed ${row.seed}`,
+  });
+}

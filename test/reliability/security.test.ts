@@ -18,11 +18,11 @@ import type { FlyteWorkflow } from '../../src/api/flyteworkflow.ts';
 import type { Pod } from '../../src/api/pod.ts';
 import { KubeClient } from '../../src/k8s/rest.ts';
 import { useTestCluster } from '../integration/helpers/cluster.ts';
-import { kwokTask, L, nodeTask, podRecorder, submit, TERMINAL, waitForReady, wfPath, wfsPath, type Env, type Recorder } from '../integration/helpers/e2e.ts';
+import { kwokTask, L, nodeTask, podRecorder, submit, waitForEnd, waitForReady, wfPath, wfsPath, type Env, type Recorder } from '../integration/helpers/e2e.ts';
 import { createNamespace } from '../integration/helpers/namespace.ts';
 import { startPropeller, type RunningPropeller } from '../integration/helpers/propeller.ts';
 import { selfSubjectAccessReview, type ChartRbac } from '../integration/helpers/restricted.ts';
-import { getWorkflow, listPods } from '../integration/helpers/workflows.ts';
+import { listPods } from '../integration/helpers/workflows.ts';
 import { forbiddenLines, installChartInto, propellerAlive, startChartEnv, stopPropellerPromptly, type ChartEnv } from './chart-env.ts';
 import { Rows } from './fault-row.ts';
 import { SCALE } from './results.ts';
@@ -299,14 +299,3 @@ out.inputs = Object.keys(inp).sort().map((k) => h(inp[k]));`,
     rows.finish();
   });
 });
-
-async function waitForEnd(env: Env, name: string, timeoutMs: number): Promise<FlyteWorkflow | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: FlyteWorkflow | undefined;
-  while (Date.now() < deadline) {
-    last = await getWorkflow(env.client, env.ns, name).catch(() => last);
-    if (last?.status?.phase && TERMINAL.includes(last.status.phase)) return last;
-    await sleep(200);
-  }
-  return last;
-}

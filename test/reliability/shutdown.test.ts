@@ -21,7 +21,7 @@ import { startPropeller, type RunningPropeller } from '../integration/helpers/pr
 import { installChartRbac, type ChartRbac } from '../integration/helpers/restricted.ts';
 import { createWorkflow, workflowManifest } from '../integration/helpers/workflows.ts';
 import { between, canonical, inFlight, intBetween, isFinished, layeredDag, logLines, logSettled, outputChanges, podFindings, rng, seedFor, spread, unrecordedPods, workflowProblems, type Rand, type Workload } from './dag-workload.ts';
-import { recordResult, SCALE } from './results.ts';
+import { recordAborted, recordResult, SCALE } from './results.ts';
 
 const FULL = SCALE === 'full';
 const CYCLES = FULL ? 5 : 1;
@@ -242,16 +242,7 @@ describe('reliability: graceful shutdown', () => {
       assert.deepEqual(lost, [], `every workflow must succeed with its outputs:\n  ${show(lost)}`);
     } catch (err) {
       if (!recorded) {
-        recordResult({
-          fault: FAULT,
-          injected: sigterms - sent,
-          workflows: workloads.length,
-          outcome: `test aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-          lost: 0,
-          duplicates: 0,
-          passed: false,
-          notes: `seed ${seed}`,
-        });
+        recordAborted({ fault: FAULT, injected: sigterms - sent, workflows: workloads.length, seed }, err);
       }
       if (current) process.stderr.write(`# current propeller log:\n${tail(logsOf(current), 30)}\n`);
       throw err;
@@ -331,7 +322,7 @@ describe('reliability: graceful shutdown', () => {
       assert.equal(pf.pods, FANOUT + 1, 'one pod per node');
     } catch (err) {
       if (!recorded) {
-        recordResult({ fault: FAULT, injected: sigterms - sent, workflows: 1, outcome: `test aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, lost: 0, duplicates: 0, passed: false, notes: `seed ${seed}` });
+        recordAborted({ fault: FAULT, injected: sigterms - sent, workflows: 1, seed }, err);
       }
       if (current) process.stderr.write(`# current propeller log:\n${tail(logsOf(current), 30)}\n`);
       throw err;
@@ -391,7 +382,7 @@ describe('reliability: graceful shutdown', () => {
       assert.equal(held, 0, `a propeller stopped while acquiring the lease must not leave it held: ${JSON.stringify(trials)}`);
     } catch (err) {
       if (!recorded) {
-        recordResult({ fault: FAULT, injected: sigterms - sent, workflows: 0, outcome: `test aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, lost: 0, duplicates: 0, passed: false, notes: `seed ${seed}` });
+        recordAborted({ fault: FAULT, injected: sigterms - sent, workflows: 0, seed }, err);
       }
       throw err;
     }
@@ -476,7 +467,7 @@ describe('reliability: graceful shutdown', () => {
       assert.deepEqual(lost, [], 'every workflow succeeded with its values');
     } catch (err) {
       if (!recorded) {
-        recordResult({ fault: FAULT, injected: sigterms - sent - 1, workflows: QUEUED, outcome: `test aborted: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, lost: 0, duplicates: 0, passed: false, notes: `seed ${seed}` });
+        recordAborted({ fault: FAULT, injected: sigterms - sent - 1, workflows: QUEUED, seed }, err);
       }
       throw err;
     }

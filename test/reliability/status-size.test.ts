@@ -9,9 +9,8 @@
 //      no more rounds.
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FlyteWorkflow } from '../../src/api/flyteworkflow.ts';
 import type { Pod } from '../../src/api/pod.ts';
-import { isTerminalPod, KWOK_POD, L, logsOf, podRecorder, submit, TERMINAL, type Recorder } from '../integration/helpers/e2e.ts';
+import { isTerminalPod, KWOK_POD, L, logsOf, podRecorder, submit, waitForEnd, type Recorder } from '../integration/helpers/e2e.ts';
 import { getWorkflow, listPods } from '../integration/helpers/workflows.ts';
 import { forbiddenLines, propellerAlive, roundsRun, statusPatches, useChartEnv, type ChartEnv } from './chart-env.ts';
 import { Rows } from './fault-row.ts';
@@ -163,17 +162,6 @@ describe('status size', () => {
     rows.finish();
   });
 });
-
-async function waitForEnd(env: ChartEnv, name: string, timeoutMs: number): Promise<FlyteWorkflow | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: FlyteWorkflow | undefined;
-  while (Date.now() < deadline) {
-    last = await getWorkflow(env.client, env.ns, name).catch(() => last);
-    if (last?.status?.phase && TERMINAL.includes(last.status.phase)) return last;
-    await sleep(200);
-  }
-  return last;
-}
 
 /** Until the workflows carry no finalizer and have no live pod (or 30 s). */
 async function waitForQuiet(env: ChartEnv, names: string[]): Promise<void> {

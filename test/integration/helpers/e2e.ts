@@ -195,6 +195,18 @@ export async function submit(env: Env, name: string, spec: Record<string, unknow
 
 export const TERMINAL: WorkflowPhase[] = ['Succeeded', 'Failed', 'Aborted'];
 
+/** Polls until the workflow is in a terminal phase; at the deadline, returns the last copy read (if any). */
+export async function waitForEnd(env: { client: KubeClient; ns: string }, name: string, timeoutMs: number): Promise<FlyteWorkflow | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: FlyteWorkflow | undefined;
+  while (Date.now() < deadline) {
+    last = await getWorkflow(env.client, env.ns, name).catch(() => last);
+    if (last?.status?.phase && TERMINAL.includes(last.status.phase)) return last;
+    await sleep(200);
+  }
+  return last;
+}
+
 /** Last lines of a text. */
 export function tail(text: string, lines: number): string {
   return text.split('\n').slice(-lines - 1).join('\n');
