@@ -4,7 +4,7 @@ import { FINALIZER } from '../api/labels.ts';
 import type { Pod } from '../api/pod.ts';
 import { compactStatus } from '../core/compact.ts';
 import { compileWorkflow, type CompileResult } from '../core/compile.ts';
-import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
+import { plan, type Action, type PlanConfig, type PlanResult, type WorkflowEvent } from '../core/plan.ts';
 import type { TaskPlugin } from '../core/task-plugin.ts';
 import { errorMessage } from '../errors.ts';
 import { isAlreadyExists, isConflict, isInvalid, isNotFound, isPatchTestFailed, isQuotaExceeded, isTooLarge, KubeApiError } from '../k8s/errors.ts';
@@ -86,10 +86,11 @@ export class Reconciler {
   private readonly cosmeticSince = new Map<string, number>();
   /**
    * New workflows whose first pods went out before their finalizer and status (see launchFirstPods), with
-   * the status that round would have written: later rounds go on from it until it is written, so a pod
-   * lost in between is a lost attempt, not a node that never started.
+   * the status that round would have written and the events it would have recorded: later rounds go on
+   * from that status until it is written, so a pod lost in between is a lost attempt, not a node that
+   * never started; the events go out with that write.
    */
-  private readonly launched = new Map<string, WorkflowStatus>();
+  private readonly launched = new Map<string, { status: WorkflowStatus; events: WorkflowEvent[] }>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -149,7 +150,7 @@ export class Reconciler {
 
     const launched = wf.status?.phase === undefined ? this.launched.get(key) : undefined;
     // What plan goes on from: the stored status, or the one a launching round could not write yet.
-    const base = launched ? { ...wf, status: launched } : wf;
+    const base = launched ? { ...wf, status: launched.status } : wf;
     const pods = await this.observedPods(key, base, cachedPods, now);
     const result = this.plan(base, pods, now);
 
@@ -164,7 +165,7 @@ export class Reconciler {
       this.cosmeticSince.set(key, since);
       deferMs = since + this.deps.cosmeticWriteDelayMs - now;
     }
-    let events = result.events;
+    let events = launched ? [...launched.events, ...result.events] : result.events;
     if (deferMs === undefined || deferMs <= 0) {
       const before = wf.status;
       const written = await this.writeStatus(key, wf, status, log);
@@ -244,7 +245,7 @@ export class Reconciler {
     const outcomes = await this.execute(key, wf, result.actions, now, round, log);
     const failed = outcomes.find((o) => !o.ok);
     if (failed) log.debug({ err: errorMessage(failed.error) }, 'a first pod was not created; the next round handles it');
-    this.launched.set(key, this.settle(wf, result, outcomes, log).status);
+    this.launched.set(key, { status: this.settle(wf, result, outcomes, log).status, events: result.events });
     return { requeueAfterMs: 0 };
   }
 
