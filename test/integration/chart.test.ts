@@ -517,7 +517,11 @@ describe('the chart and manifests on the local control plane', () => {
         const wf = await expectPhase(env, manifest.metadata.name, 'Succeeded', 120_000);
         assert.equal(wf.status?.outputs?.['slope'], -1.5);
         assert.equal(wf.status?.outputs?.['intercept'], 3);
-        const events = (await client.request('GET', `/api/v1/namespaces/${workNs.name}/events`, { query: { fieldSelector: `involvedObject.name=${manifest.metadata.name}` } })) as { items: unknown[] };
+        // Events are sent in the background, so they may land a moment after the status.
+        const events = await waitFor('events on the workflow', async () => {
+          const list = (await client.request('GET', `/api/v1/namespaces/${workNs.name}/events`, { query: { fieldSelector: `involvedObject.name=${manifest.metadata.name}` } })) as { items: unknown[] };
+          return list.items.length > 0 ? list : undefined;
+        }, 10_000).catch(() => ({ items: [] }));
         assert.ok(events.items.length > 0, 'the propeller recorded events on the workflow');
         assert.doesNotMatch(propeller.logs(), /forbidden|"status":403/i, 'no request was forbidden');
 

@@ -65,6 +65,14 @@ describe('operating endpoints', () => {
     assert.ok(m.value('propeller_informer_relists_total', { reason: 'initial' }) >= 2);
     assert.ok(m.value('process_cpu_seconds_total') > 0, 'default process metrics');
     assert.ok(m.has('nodejs_eventloop_lag_seconds'), 'default Node.js metrics');
+
+    // Events are sent in the background, so they may land a moment after the status.
+    const reasons = await waitFor('the Started and Succeeded events', async () => {
+      const events = (await client.request('GET', `/api/v1/namespaces/${ns.name}/events`, { query: { fieldSelector: `involvedObject.name=${manifest.metadata.name}` } })) as { items: { reason: string }[] };
+      const seen = events.items.map((e) => e.reason).sort();
+      return seen.includes('Started') && seen.includes('Succeeded') ? seen : undefined;
+    });
+    assert.deepEqual(reasons, ['Started', 'Succeeded'], 'one event each: the workflow started, the workflow succeeded');
   });
 
   test('deleted pods are counted', async () => {
