@@ -1,3 +1,4 @@
+import { Codes } from '../error-codes.ts';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
@@ -6,7 +7,7 @@ import { ConfigSchema, type Config } from './schema.ts';
 
 export class ConfigError extends PropellerError {
   constructor(message: string) {
-    super('ConfigInvalid', message);
+    super(Codes.ConfigInvalid, message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { Codes } from '../error-codes.ts';
 import { PropellerError } from '../errors.ts';
 
 /** A non-2xx answer from the API server, carrying the Status object's reason. */
@@ -25,7 +26,7 @@ export class KubeApiError extends PropellerError {
 /** Connection-level failure (refused, reset, timed out) before any HTTP status arrived. */
 export class KubeTransportError extends PropellerError {
   constructor(verb: string, path: string, cause: unknown) {
-    super('KubeTransport', `${verb} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(Codes.KubeTransport, `${verb} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

@@ -4,6 +4,7 @@ import type { EnvVar, Pod } from '../../api/pod.ts';
 import { labelValue } from '../../core/names.ts';
 import type { PodBuildInput } from '../../core/task-plugin.ts';
 import { renderTemplate } from '../../core/template.ts';
+import { Codes } from '../../error-codes.ts';
 import { PropellerError } from '../../errors.ts';
 
 export const CONTAINER_NAME = 'task';
@@ -32,7 +33,7 @@ export function buildPod(input: PodBuildInput): Pod {
   const render = (text: string) => renderTemplate(text, inputs, isString, kubeletLiteral);
   const inputsJson = JSON.stringify(inputs);
   if (Buffer.byteLength(inputsJson) > MAX_INPUTS_ENV_BYTES) {
-    throw new PodBuildError('InputsTooLarge', `inputs take ${Buffer.byteLength(inputsJson)} bytes as JSON, over the ${MAX_INPUTS_ENV_BYTES}-byte limit of FLYTE_INPUTS`);
+    throw new PodBuildError(Codes.InputsTooLarge, `inputs take ${Buffer.byteLength(inputsJson)} bytes as JSON, over the ${MAX_INPUTS_ENV_BYTES}-byte limit of FLYTE_INPUTS`);
   }
   const c = task.spec.container;
   const flyteEnv: EnvVar[] = [

@@ -1,5 +1,6 @@
 import type { Pod } from '../../api/pod.ts';
 import type { ObserveContext, TaskObservation } from '../../core/task-plugin.ts';
+import { Codes } from '../../error-codes.ts';
 import { CONTAINER_NAME } from './build-pod.ts';
 
 /** Pod-level failure reasons that say the node or cluster lost the pod, not that the task failed. */
@@ -19,23 +20,23 @@ export function observePod(pod: Pod, ctx: ObserveContext): TaskObservation {
   const terminated = main?.state?.terminated;
 
   if (status.phase === 'Succeeded') {
-    if (terminated?.reason === 'OOMKilled') return failed('User', 'OOMKilled', 'the container ran out of memory (OOMKilled)');
+    if (terminated?.reason === 'OOMKilled') return failed('User', Codes.OOMKilled, 'the container ran out of memory (OOMKilled)');
     return { phase: 'Succeeded', outputsText: terminated?.message };
   }
   // Before the exit code: a deleted pod's container usually dies of the SIGTERM (exit 143) the deletion
   // sent, which is not the task's fault.
-  if (pod.metadata.deletionTimestamp) return failed('System', 'PodDeleted', `pod ${pod.metadata.name} was deleted before it finished`);
+  if (pod.metadata.deletionTimestamp) return failed('System', Codes.PodDeleted, `pod ${pod.metadata.name} was deleted before it finished`);
   if (status.phase === 'Failed') {
     if (status.reason && (SYSTEM_POD_REASONS.has(status.reason) || status.reason.startsWith('OutOf'))) {
       return failed('System', status.reason, `the pod was lost: ${status.reason}${status.message ? `: ${cut(status.message)}` : ''}`);
     }
-    if (status.reason === 'DeadlineExceeded') return failed('User', 'TimedOut', 'the pod exceeded its active deadline');
-    if (!terminated) return failed('System', 'PodFailed', `the pod failed without a container exit${status.message ? `: ${cut(status.message)}` : ''}`);
-    if (terminated.reason === 'OOMKilled') return failed('User', 'OOMKilled', 'the container ran out of memory (OOMKilled)');
+    if (status.reason === 'DeadlineExceeded') return failed('User', Codes.TimedOut, 'the pod exceeded its active deadline');
+    if (!terminated) return failed('System', Codes.PodFailed, `the pod failed without a container exit${status.message ? `: ${cut(status.message)}` : ''}`);
+    if (terminated.reason === 'OOMKilled') return failed('User', Codes.OOMKilled, 'the container ran out of memory (OOMKilled)');
     // A SIGKILL that is not an OOM kill comes from outside the task: a node drain, a kubelet, a preemption.
-    if (terminated.exitCode === 137) return failed('System', 'Interrupted', 'the container was killed (SIGKILL) from outside the task');
+    if (terminated.exitCode === 137) return failed('System', Codes.Interrupted, 'the container was killed (SIGKILL) from outside the task');
     const detail = terminated.message?.trim() ? `: ${cut(terminated.message.trim())}` : '';
-    return failed('User', 'NonZeroExit', `the container exited with code ${terminated.exitCode}${detail}`);
+    return failed('User', Codes.NonZeroExit, `the container exited with code ${terminated.exitCode}${detail}`);
   }
 
   const waiting = main?.state?.waiting;
