@@ -10,11 +10,12 @@ export class PropellerProcess {
   readonly child: ChildProcess;
   private output = '';
 
-  constructor(opts: { kubeconfig: string; namespace: string; args: string[]; cpuProfileDir?: string }) {
+  /** `root` is the checkout to run (another commit's, to compare two versions); this one by default. */
+  constructor(opts: { kubeconfig: string; namespace: string; args: string[]; cpuProfileDir?: string; root?: string }) {
     const nodeFlags = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
     this.child = spawn(
       process.execPath,
-      [...nodeFlags, join(repoRoot, 'src', 'main.ts'), '--kubeconfig', opts.kubeconfig, '--namespaces', opts.namespace, '--server-port', '0', '--log-level', 'info', ...opts.args],
+      [...nodeFlags, join(opts.root ?? repoRoot, 'src', 'main.ts'), '--kubeconfig', opts.kubeconfig, '--namespaces', opts.namespace, '--server-port', '0', '--log-level', 'info', ...opts.args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const keep = (chunk: Buffer) => {

@@ -1,6 +1,9 @@
-// npm run bench -- [--scenario NAME[,NAME]] [--json FILE] [--smoke] [--cpu-prof]
+// npm run bench -- [--scenario NAME[,NAME]] [--json FILE] [--smoke] [--cpu-prof] [--compare REF [--repeat N]]
 // Runs each scenario twice on one local control plane with KWOK nodes: a plain client that runs the
 // same DAG (the physical limit), then the propeller; prints a table and writes JSON and a markdown report.
+// With --compare REF it also runs the propeller of git commit REF (checked out beside this one), N times
+// each in alternating order, and reports this tree's figures as ratios of REF's: a regression check that
+// compares like with like on one machine in one run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +16,7 @@ import { createLogger } from '../src/observability/logger.ts';
 import { repoRoot } from '../tools/controlplane/components.ts';
 import { startControlPlane, type ControlPlane } from '../tools/controlplane/control-plane.ts';
 import { runBaseline } from './baseline.ts';
+import { checkoutRef, renderComparison, type Comparison } from './compare.ts';
 import { Observer } from './observer.ts';
 import { PropellerProcess } from './propeller-process.ts';
 import { renderMarkdown, renderTable, type RunResult, type ScenarioResult } from './report.ts';
@@ -26,6 +30,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    compare: { type: 'string' },
+    repeat: { type: 'string', default: '2' },
     qps: { type: 'string', default: '100' },
     burst: { type: 'string', default: '200' },
     workers: { type: 'string', default: '8' },
@@ -45,10 +51,28 @@ async function main(): Promise<void> {
   const chosen = scenarios(scale).filter((s) => !wanted || wanted.includes(s.name));
   if (!chosen.length) throw new Error(`no scenario named ${values.scenario}; known: ${scenarios(scale).map((s) => s.name).join(', ')}`);
 
+  const ref = values.compare ? await checkoutRef(values.compare, say) : undefined;
   say('starting the local control plane with 4 KWOK nodes');
   const cp = await startControlPlane({ kwokNodes: 4, kwokPodDurationMs: 1000, processNode: false, log: say });
   const results: ScenarioResult[] = [];
+  const comparisons: Comparison[] = [];
   try {
+    if (ref) {
+      for (const scenario of chosen) {
+        const runs: Comparison['runs'] = [];
+        for (let i = 0; i < Number(values.repeat); i++) {
+          // Alternate the order, so neither version always runs on a warmer (or more loaded) plane.
+          for (const version of i % 2 ? (['this', 'ref'] as const) : (['ref', 'this'] as const)) {
+            say(`${scenario.name}: ${version === 'ref' ? `propeller at ${ref.label}` : 'propeller of this tree'} (run ${i + 1})`);
+            runs.push({ version, result: await runScenario(cp, scenario, 'propeller', version === 'ref' ? ref.root : undefined) });
+          }
+        }
+        comparisons.push({ scenario: scenario.name, ref: ref.label, runs });
+      }
+      process.stdout.write(`\n${renderComparison(comparisons)}\n`);
+      if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), comparisons }, null, 2));
+      return;
+    }
     for (const scenario of chosen) {
       const totalNodes = scenario.workflows * scenario.dag.nodes.length;
       say(`${scenario.name}: ${scenario.workflows} workflow(s) × ${scenario.dag.nodes.length} nodes = ${totalNodes} pods; baseline`);
@@ -60,6 +84,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await cp.stop();
+    await ref?.remove();
   }
 
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kubernetes: 'v1.34.10', etcd: 'v3.6.16', kwok: 'v0.8.0' };
@@ -78,7 +103,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function runScenario(cp: ControlPlane, scenario: Scenario, mode: 'baseline' | 'propeller'): Promise<RunResult> {
+async function runScenario(cp: ControlPlane, scenario: Scenario, mode: 'baseline' | 'propeller', root?: string): Promise<RunResult> {
   const namespace = `bench-${scenario.name}-${mode}-${Date.now().toString(36)}`;
   await cp.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: namespace } } });
   await waitForServiceAccount(cp.client, namespace);
@@ -102,6 +127,7 @@ async function runScenario(cp: ControlPlane, scenario: Scenario, mode: 'baseline
         namespace,
         args: ['--kube-qps', String(QPS), '--kube-burst', String(BURST), '--workers', values.workers!, '--pod-write-concurrency', String(CONCURRENCY)],
         cpuProfileDir: values['cpu-prof'] ? join(repoRoot, 'bench', 'results', 'profiles') : undefined,
+        root,
       });
       await propeller.ready();
       cpu0 = propeller.cpuSeconds();
