@@ -68,6 +68,7 @@ export async function runBaseline(client: KubeClient, namespace: string, scenari
 /** The pod the propeller would create for attempt 0 of `node`, with the outputs every bench task produces. */
 function podOf(owner: FlyteWorkflow, wf: CompiledWorkflow, id: string): Pod {
   const node = wf.nodeById.get(id)!;
+  if (node.kind !== 'task') throw new Error(`benchmark node ${id} is a ${node.kind} node; the baseline runs task nodes only`);
   const output = (n: string) => {
     const deps = wf.nodeById.get(n)!.upstream.length;
     return deps ? { o0: BENCH_SEED, seen: Array(deps).fill(BENCH_SEED) } : { o0: BENCH_SEED };

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
-import { flyteWorkflowCrd } from '../src/api/crd.ts';
+import { cacheEntryCrd, flyteWorkflowCrd } from '../src/api/crd.ts';
 import { ConfigSchema } from '../src/config/schema.ts';
 import { ensureBinaries } from './controlplane/build.ts';
 import { repoRoot } from './controlplane/components.ts';
@@ -34,6 +34,7 @@ const MANIFEST_FILES: [string, string[]][] = [
 export async function generatedFiles(): Promise<Record<string, string>> {
   const chart = {
     [`${CHART}/crds/flyteworkflows.yaml`]: HEADER + stringify(flyteWorkflowCrd(), { lineWidth: 0 }),
+    [`${CHART}/crds/cacheentries.yaml`]: HEADER.replace('flyteworkflow.ts', 'cache-entry.ts') + stringify(cacheEntryCrd(), { lineWidth: 0 }),
     [VALUES_SCHEMA]: await valuesSchema(),
   };
   const readme = withSections(await readFile(join(repoRoot, 'README.md'), 'utf8'), await readmeSections());

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CACHE_KIND, CACHE_PLURAL, CACHE_SHORT_NAMES, CACHE_SINGULAR, CacheEntrySpec } from './cache-entry.ts';
 import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION, WorkflowSpec, WorkflowStatus } from './flyteworkflow.ts';
 
 type Schema = Record<string, unknown>;
@@ -15,11 +16,20 @@ const KEPT = ['description', 'type', 'enum', 'default', 'nullable', 'format', 'p
  * check, zod checks at run time.
  */
 export function toStructural(schema: Schema, definitions: Record<string, Schema> = {}, expanding: string[] = []): Schema {
+  const allOf = schema['allOf'] as Schema[] | undefined;
+  if (allOf?.length === 1) {
+    // zod's way to describe a reused schema where it is used: {description, allOf: [{$ref}]}.
+    const { allOf: _allOf, ...rest } = schema;
+    return toStructural({ ...allOf[0], ...rest }, definitions, expanding);
+  }
   const ref = schema['$ref'] as string | undefined;
   if (ref) {
     const name = ref.split('/').pop()!;
     const target = definitions[name];
-    if (target && !expanding.includes(name) && !schema[PRESERVE]) return toStructural(target, definitions, [...expanding, name]);
+    if (target && !expanding.includes(name) && !schema[PRESERVE]) {
+      const described = schema['description'] ? { ...target, description: schema['description'] } : target;
+      return toStructural(described, definitions, [...expanding, name]);
+    }
     return preserved({ ...target, ...schema, type: 'object' });
   }
   if (schema[PRESERVE] || Object.keys(schema).every((k) => k === 'description')) return preserved(schema);
@@ -63,39 +73,48 @@ export function openApiOf(schema: z.ZodType): Schema {
   return toStructural(json, (json['definitions'] ?? {}) as Record<string, Schema>);
 }
 
-/** The FlyteWorkflow CustomResourceDefinition, generated from the same zod schemas the propeller validates with. */
-export function flyteWorkflowCrd(): Schema {
+interface CrdDefinition {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  spec: z.ZodType;
+  /** With a status subresource when set. */
+  status?: z.ZodType;
+  printerColumns: Record<string, unknown>[];
+}
+
+/** A CustomResourceDefinition generated from the same zod schemas the propeller validates with. */
+export function crdOf(def: CrdDefinition): Schema {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'propeller', 'app.kubernetes.io/part-of': 'propeller' } },
+    metadata: { name: `${def.plural}.${def.group}`, labels: { 'app.kubernetes.io/name': 'propeller', 'app.kubernetes.io/part-of': 'propeller' } },
     spec: {
-      group: GROUP,
+      group: def.group,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: SHORT_NAMES, categories: ['flyte'] },
+      names: { kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular: def.singular, shortNames: def.shortNames, categories: ['flyte'] },
       versions: [
         {
-          name: VERSION,
+          name: def.version,
           served: true,
           storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Workflow phase.' },
-            { name: 'Progress', type: 'string', jsonPath: '.status.progress', description: 'Succeeded task nodes over all task nodes.' },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-            { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What is happening or what went wrong.' },
-          ],
+          ...(def.status ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: def.printerColumns,
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: 'A workflow execution: a DAG of typed tasks, each run as a Pod once the nodes it depends on have succeeded.',
+              description: def.description,
               required: ['spec'],
               properties: {
-                apiVersion: { type: 'string', description: 'flyte.propeller.dev/v1alpha1' },
-                kind: { type: 'string', description: 'FlyteWorkflow' },
+                apiVersion: { type: 'string', description: `${def.group}/${def.version}` },
+                kind: { type: 'string', description: def.kind },
                 metadata: { type: 'object' },
-                spec: openApiOf(WorkflowSpec),
-                status: openApiOf(WorkflowStatus),
+                spec: openApiOf(def.spec),
+                ...(def.status ? { status: openApiOf(def.status) } : {}),
               },
             },
           },
@@ -103,4 +122,47 @@ export function flyteWorkflowCrd(): Schema {
       ],
     },
   };
+}
+
+/** The FlyteWorkflow CustomResourceDefinition. */
+export function flyteWorkflowCrd(): Schema {
+  return crdOf({
+    group: GROUP,
+    version: VERSION,
+    kind: KIND,
+    plural: PLURAL,
+    singular: SINGULAR,
+    shortNames: SHORT_NAMES,
+    description: 'A workflow execution: a DAG of typed tasks, each run as a Pod once the nodes it depends on have succeeded.',
+    spec: WorkflowSpec,
+    status: WorkflowStatus,
+    printerColumns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Workflow phase.' },
+      { name: 'Progress', type: 'string', jsonPath: '.status.progress', description: 'Succeeded nodes over the nodes that run, and how many took their outputs from the cache.' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What is happening or what went wrong.' },
+    ],
+  });
+}
+
+/** The CacheEntry CustomResourceDefinition: one object per cached task run, in the workflow's namespace. */
+export function cacheEntryCrd(): Schema {
+  return crdOf({
+    group: GROUP,
+    version: VERSION,
+    kind: CACHE_KIND,
+    plural: CACHE_PLURAL,
+    singular: CACHE_SINGULAR,
+    shortNames: CACHE_SHORT_NAMES,
+    description: 'The cached outputs of one run of a task, keyed by its name, cache version, interface and inputs. Written and read by the propeller; delete one to invalidate it.',
+    spec: CacheEntrySpec,
+    printerColumns: [
+      { name: 'Task', type: 'string', jsonPath: '.spec.task', description: 'The task.' },
+      { name: 'Version', type: 'string', jsonPath: '.spec.cacheVersion', description: 'Its cache version.' },
+      { name: 'Written-By', type: 'string', jsonPath: '.spec.createdBy.workflow', description: 'The execution that wrote the outputs.' },
+      { name: 'Reserved-By', type: 'string', jsonPath: '.spec.reservedBy.workflow', description: 'The execution computing them now (serialized caching).' },
+      { name: 'Expires', type: 'string', jsonPath: '.spec.expiresAt', description: 'When the entry stops being used.' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
 }

@@ -18,6 +18,17 @@ const anyJson = <T extends z.ZodType>(schema: T) => schema.meta({ 'x-kubernetes-
  */
 const atomic = <T extends z.ZodType>(schema: T) => schema.meta({ 'x-kubernetes-map-type': 'atomic' });
 
+function exactlyOne(ctx: { value: unknown; issues: unknown[] }, keys: string[], what: string): void {
+  const value = ctx.value as Record<string, unknown>;
+  const set = keys.filter((k) => value[k] !== undefined);
+  if (set.length === 1) return;
+  (ctx.issues as object[]).push({
+    code: 'custom',
+    input: ctx.value,
+    message: set.length === 0 ? `${what} needs one of ${keys.join(', ')}` : `${what} takes exactly one of ${keys.join(', ')}, not ${set.join(' and ')}`,
+  });
+}
+
 const TypeName = z
   .string()
   .min(1)
@@ -108,6 +119,14 @@ const PodOptions = z
 
 const Duration = z.string().min(1).max(64).describe('A duration such as 90s, 5m or 1h30m.');
 
+const Cache = z
+  .object({
+    version: z.string().min(1).max(128).describe('Cache version: bump it to invalidate every entry of this task (its code changed, say).'),
+    ignoreInputs: z.array(z.string().min(1).max(63)).max(64).optional().describe('Inputs left out of the cache key (a run id, say).'),
+    serialize: z.boolean().optional().describe('Executions that want the same entry at once run one pod; the others wait for it and reuse its outputs.'),
+  })
+  .describe("Caches the task's outputs by its name, cache version, interface and inputs; a hit skips the pod.");
+
 const Task = z
   .object({
     type: z.string().optional().describe('Task plugin; only "container" (the default) exists today.'),
@@ -117,18 +136,98 @@ const Task = z
     retries: z.int().min(0).max(100).optional().describe('How many times a user error (non-zero exit, OOM, timeout, bad outputs) is retried. Default 0.'),
     timeout: Duration.optional().describe('Limit for each attempt; an attempt past it is killed and counts as a retryable failure.'),
     pod: PodOptions.optional(),
+    cache: Cache.optional(),
   })
   .describe('A typed, containerized function run as a Pod.');
 
-const Node = z
+const Gate = z
   .object({
-    task: z.string().min(1).describe('Name of the task in spec.tasks.'),
-    inputs: z.record(z.string(), Binding).optional().describe('A binding for each task input.'),
-    after: z.array(z.string()).optional().describe('Nodes that must succeed before this one starts, beyond those its inputs come from (like Flyte\'s >>).'),
-    retries: z.int().min(0).max(100).optional().describe('Overrides the task\'s retries.'),
-    timeout: Duration.optional().describe('Overrides the task\'s per-attempt timeout.'),
+    sleep: Duration.optional().describe('Wait this long, then succeed.'),
+    approve: z
+      .object({ description: z.string().max(1024).optional().describe('What the approver should check.') })
+      .optional()
+      .describe("Wait for spec.signals.NODE: {approved: true} passes the node's inputs through as its outputs; {approved: false, reason} fails it."),
+    signal: z
+      .object({
+        type: TypeName.describe('Type of the value to wait for.'),
+        description: z.string().max(1024).optional().describe('What the value means.'),
+      })
+      .optional()
+      .describe('Wait for spec.signals.NODE: {value: ...} of this type; the value becomes the output "value".'),
   })
-  .describe('One step of the DAG: a task with its inputs bound.');
+  .check((ctx) => exactlyOne(ctx, ['sleep', 'approve', 'signal'], 'a gate'))
+  .describe('Waits for a time, an approval or a typed value (spec.signals). Without a timeout it waits forever.');
+
+export type BranchSpec = { cases: { when: string; then: NodeSpec }[]; else?: NodeSpec; fail?: string };
+
+export type NodeSpec = {
+  task?: string;
+  subworkflow?: string;
+  branch?: BranchSpec;
+  gate?: z.infer<typeof Gate>;
+  inputs?: Record<string, Binding>;
+  after?: string[];
+  retries?: number;
+  timeout?: string;
+};
+
+const Branch: z.ZodType<BranchSpec> = z
+  .object({
+    get cases() {
+      return z
+        .array(
+          z.object({
+            when: z.string().min(1).max(4096).describe("A condition over the branch node's inputs, e.g. x < 0.5 and not (kind == 'test'); see docs/flyteworkflow.md."),
+            get then() {
+              return Node.describe('The node to run when the condition holds (a task, subworkflow, branch or gate node).');
+            },
+          }),
+        )
+        .min(1)
+        .max(100)
+        .describe('if, then elif, ...: the first case whose condition holds runs.');
+    },
+    get else() {
+      return Node.optional().describe('The node to run when no case holds.');
+    },
+    fail: z.string().min(1).max(1024).optional().describe('Fail the branch node with this message when no case holds (instead of else).'),
+  })
+  .describe('Runs the first case whose condition holds; the others end Skipped.') as z.ZodType<BranchSpec>;
+
+/** Every kind of node shares this shape; which of task, subworkflow, branch and gate is set says its kind. */
+const Node: z.ZodType<NodeSpec> = z
+  .object({
+    task: z.string().min(1).optional().describe('Run this task of spec.tasks as a pod.'),
+    subworkflow: z.string().min(1).optional().describe('Run this workflow of spec.subworkflows, with its own nodes, inside this node.'),
+    get branch() {
+      return Branch.optional();
+    },
+    gate: Gate.optional(),
+    inputs: z.record(z.string(), Binding).optional().describe("A binding for each input: the task's or subworkflow's inputs, a branch's condition operands, an approve gate's values to pass through."),
+    after: z.array(z.string()).optional().describe('Nodes that must succeed before this one starts, beyond those its inputs come from (like Flyte\'s >>).'),
+    retries: z.int().min(0).max(100).optional().describe('Overrides the task\'s retries (task nodes only).'),
+    timeout: Duration.optional().describe("Overrides the task's per-attempt timeout; on a gate, how long it waits before failing."),
+  })
+  .check((ctx) => exactlyOne(ctx, ['task', 'subworkflow', 'branch', 'gate'], 'a node'))
+  .describe('One step of the DAG: a task, a subworkflow, a branch or a gate, with its inputs bound.') as z.ZodType<NodeSpec>;
+
+const Subworkflow = z
+  .object({
+    description: z.string().max(4096).optional().describe('What the subworkflow does.'),
+    interface: Interface.optional(),
+    nodes: atomic(z.record(z.string(), Node)).describe('Nodes by name: its DAG. Their status is under "NODE/NAME" of the node that runs it.'),
+    outputs: atomic(z.record(z.string(), Binding)).optional().describe('A binding for each output.'),
+    onFailure: Node.optional().describe('A task or subworkflow node run when this subworkflow fails; it may bind inputs.NAME and error.message, error.code, error.kind, error.node.'),
+  })
+  .describe('A named workflow that nodes of this workflow (or of other subworkflows) run inside one node.');
+
+const Signal = z
+  .object({
+    approved: z.boolean().optional().describe('For an approve gate: true passes, false fails the node.'),
+    reason: z.string().max(1024).optional().describe('Why it was approved or rejected.'),
+    value: anyJson(z.unknown()).optional().describe("For a signal gate: the value, of the gate's type."),
+  })
+  .describe('A decision for the gate node of the same name (its path, e.g. review or train/review).');
 
 export const FailurePolicy = z.enum(['FailImmediately', 'FailAfterExecutableNodesComplete']);
 
@@ -140,6 +239,10 @@ export const WorkflowSpec = z
     tasks: atomic(z.record(z.string(), Task)).describe('Tasks by name.'),
     nodes: atomic(z.record(z.string(), Node)).describe('Nodes by name: the DAG.'),
     outputs: atomic(z.record(z.string(), Binding)).optional().describe('A binding for each workflow output.'),
+    subworkflows: atomic(z.record(z.string(), Subworkflow)).optional().describe('Named workflows that subworkflow nodes run.'),
+    onFailure: Node.optional().describe('A task or subworkflow node run when the workflow fails (not when it is aborted); it may bind inputs.NAME and error.message, error.code, error.kind, error.node. The workflow still ends Failed.'),
+    signals: z.record(z.string(), Signal).optional().describe('Decisions for gate nodes, by node path; may be set before the gate is reached. Patch them in: see docs/flyteworkflow.md.'),
+    overwriteCache: z.boolean().optional().describe('Run cached tasks even on a hit, and replace their cache entries.'),
     maxParallelism: z.int().min(0).max(100000).optional().describe('Most task pods active at once; 0 means no limit. Defaults to the propeller\'s configuration.'),
     failurePolicy: FailurePolicy.optional().describe('FailImmediately (default) stops everything on the first failed node; FailAfterExecutableNodesComplete lets independent branches finish.'),
     timeout: Duration.optional().describe('Limit for the whole workflow.'),
@@ -149,7 +252,9 @@ export const WorkflowSpec = z
   })
   .describe('The workflow definition and the inputs of this execution.');
 
-export const NodePhase = z.enum(['Pending', 'Queued', 'Running', 'Retrying', 'Succeeded', 'Failed', 'Skipped', 'Aborted']);
+export const NodePhase = z.enum(['Pending', 'Queued', 'Running', 'Retrying', 'Failing', 'Succeeded', 'Failed', 'Skipped', 'Aborted']);
+export const CacheStatus = z.enum(['Hit', 'Miss', 'Populated', 'Disabled', 'Skipped']);
+export const GateDecision = z.enum(['Approved', 'Rejected', 'Received', 'Refused']);
 export const WorkflowPhase = z.enum(['Pending', 'Running', 'Failing', 'Succeeded', 'Failed', 'Aborting', 'Aborted']);
 export const ErrorKind = z.enum(['User', 'System', 'Permanent']);
 
@@ -179,8 +284,17 @@ export const NodeStatus = z
     outputsCompacted: z.boolean().optional().describe('Outputs were dropped to keep the object under its size limit, once no unfinished node could read them.'),
     message: z.string().optional(),
     error: ExecutionError.optional(),
+    cache: CacheStatus.optional().describe('For a cached task: Hit (outputs taken from the cache, no pod), Miss (ran), Populated (ran and wrote the entry), Skipped (overwriteCache), Disabled (caching is off in the propeller).'),
+    gate: z
+      .object({
+        decision: GateDecision.describe('Approved, Rejected, Received (a signal value) or Refused (a value of the wrong shape or type; the gate keeps waiting).'),
+        at: Time,
+        detail: z.string().optional().describe('The reason given, or why the value was refused.'),
+      })
+      .optional()
+      .describe("A gate's last decision."),
   })
-  .describe('Observed state of one node.');
+  .describe('Observed state of one node. Nodes inside subworkflows and branches are keyed by path, e.g. train/split.');
 
 export const WorkflowStatus = z
   .object({
@@ -210,7 +324,11 @@ export type ErrorKind = z.infer<typeof ErrorKind>;
 export type ExecutionError = z.infer<typeof ExecutionError>;
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
 export type TaskSpec = z.infer<typeof Task>;
-export type NodeSpec = z.infer<typeof Node>;
+export type SubworkflowSpec = z.infer<typeof Subworkflow>;
+export type GateSpec = z.infer<typeof Gate>;
+export type SignalSpec = z.infer<typeof Signal>;
+export type CacheSpec = z.infer<typeof Cache>;
+export type CacheStatus = z.infer<typeof CacheStatus>;
 export type ContainerSpec = z.infer<typeof Container>;
 export type PodOptions = z.infer<typeof PodOptions>;
 

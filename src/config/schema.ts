@@ -50,7 +50,8 @@ export const ConfigSchema = z.object({
   workflow: z
     .object({
       defaultMaxParallelism: z.int().min(0).default(25).describe('Task pods active at once per workflow when spec.maxParallelism is unset (0: no limit).'),
-      maxNodes: z.int().min(1).default(10_000).describe('Most nodes a workflow may have.'),
+      maxNodes: z.int().min(1).default(10_000).describe('Most nodes a workflow may have, counting each subworkflow once per node that runs it and every branch arm.'),
+      maxDepth: z.int().min(1).max(100).default(10).describe('Deepest nesting of subworkflows and branches in a workflow.'),
       maxSystemRetries: z.int().min(0).default(3).describe('Attempts lost to system errors (pod deleted, evicted, node shutdown) that are retried.'),
       retryBackoffBaseMs: ms(2000, 'Delay before the first retry of a node; doubles with each failure.'),
       retryBackoffMaxMs: ms(60_000, 'Longest delay between attempts of a node.'),
@@ -60,6 +61,13 @@ export const ConfigSchema = z.object({
         .min(100_000)
         .default(1_400_000)
         .describe("Largest FlyteWorkflow (spec and status) the propeller writes, under etcd's 1.5 MiB; above it, finished nodes' details and unneeded outputs are dropped, and then the workflow fails."),
+    })
+    .prefault({}),
+  cache: z
+    .object({
+      enabled: z.boolean().default(true).describe('Task caching; when off, cached tasks always run and their nodes say Disabled.'),
+      ttlMs: ms(30 * 24 * 3600_000, 'How long a cache entry is used after it is written (0: forever); expired entries are deleted.'),
+      reservationMs: z.int().min(1000).default(30_000).describe("How long a serialized run's cache reservation lasts without renewal; its holder renews it at half-time, and a crashed holder's lapses."),
     })
     .prefault({}),
 });

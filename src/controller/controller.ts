@@ -6,7 +6,9 @@ import type { TaskPlugin } from '../core/task-plugin.ts';
 import { errorMessage } from '../errors.ts';
 import { EventRecorder } from '../k8s/event-recorder.ts';
 import { Informer, objectKey } from '../k8s/informer.ts';
-import { podsPath, workflowsPath } from '../k8s/paths.ts';
+import { cacheEntriesPath, podsPath, workflowsPath } from '../k8s/paths.ts';
+import { CacheGateway } from '../k8s/cache-gateway.ts';
+import type { CacheEntryObject } from '../api/cache-entry.ts';
 import { PodGateway } from '../k8s/pod-gateway.ts';
 import type { KubeClient } from '../k8s/rest.ts';
 import { WorkflowStore } from '../k8s/workflow-store.ts';
@@ -36,6 +38,8 @@ export class Controller {
   private readonly opts: ControllerOptions;
   private readonly workflowInformers: Informer<FlyteWorkflow>[];
   private readonly podInformers: Informer<Pod>[];
+  private readonly cacheInformers: Informer<CacheEntryObject>[];
+  private readonly cacheGateway: CacheGateway;
   private readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly events: EventRecorder;
@@ -74,6 +78,11 @@ export class Controller {
           onRelist: (reason) => opts.onRelist?.(`pods${ns ? `/${ns}` : ''}`, reason),
         }),
     );
+    this.cacheInformers = namespaces.map((ns) => {
+      const name = `cacheentries${ns ? `/${ns}` : ''}`;
+      return new Informer<CacheEntryObject>({ name, client, path: cacheEntriesPath(ns), indexBy: (e) => e.metadata.namespace, log, onRelist: (reason) => opts.onRelist?.(name, reason) });
+    });
+    this.cacheGateway = new CacheGateway(client);
     this.queue = new WorkQueue({
       baseDelayMs: config.queue.baseDelayMs,
       maxDelayMs: config.queue.maxDelayMs,
@@ -91,8 +100,10 @@ export class Controller {
     this.reconciler = new Reconciler({
       workflows: { get: (key) => this.workflowInformerFor(key)?.get(key) },
       podsOf: (uid) => this.podInformers.flatMap((i) => i.byIndex(uid)),
+      cacheEntriesOf: (namespace) => new Map(this.cacheInformers.flatMap((i) => i.byIndex(namespace)).map((e) => [e.metadata.name, e])),
       store: new WorkflowStore(client),
       pods: new PodGateway(client),
+      cache: this.cacheGateway,
       events: this.events,
       plugins: opts.plugins,
       planConfig: {
@@ -102,7 +113,9 @@ export class Controller {
         backoffMaxMs: config.workflow.retryBackoffMaxMs,
         imagePullGraceMs: config.workflow.imagePullGraceMs,
         maxNodes: config.workflow.maxNodes,
+        maxDepth: config.workflow.maxDepth,
         ownServiceAccount: opts.ownServiceAccount,
+        cache: config.cache,
       },
       maxObjectBytes: config.workflow.maxObjectBytes,
       podWriteConcurrency: config.podWriteConcurrency,
@@ -113,16 +126,21 @@ export class Controller {
     });
     for (const informer of this.workflowInformers) informer.on((type, wf) => this.onWorkflow(type, wf));
     for (const informer of this.podInformers) informer.on((type, pod) => this.onPod(type, pod));
+    for (const informer of this.cacheInformers) informer.on((_type, entry) => this.onCacheEntry(entry));
   }
 
   /** Starts the caches; resolves once they are synced (the process is then ready). */
   async startInformers(): Promise<void> {
-    for (const i of [...this.workflowInformers, ...this.podInformers]) i.start();
-    await Promise.all([...this.workflowInformers, ...this.podInformers].map((i) => i.waitForSync()));
+    for (const i of this.informers()) i.start();
+    await Promise.all(this.informers().map((i) => i.waitForSync()));
+  }
+
+  private informers(): Pick<Informer<never>, 'start' | 'stop' | 'waitForSync' | 'hasSynced'>[] {
+    return [...this.workflowInformers, ...this.podInformers, ...this.cacheInformers];
   }
 
   hasSynced(): boolean {
-    return [...this.workflowInformers, ...this.podInformers].every((i) => i.hasSynced());
+    return this.informers().every((i) => i.hasSynced());
   }
 
   /** Starts the workers; call once the caches are synced (and, with leader election, once leading). */
@@ -145,7 +163,7 @@ export class Controller {
     this.queue.shutDown();
     await Promise.all(this.workers);
     if (this.running) await this.reconciler.recordLaunched(this.opts.config.workers);
-    await Promise.all([...this.workflowInformers, ...this.podInformers].map((i) => i.stop()));
+    await Promise.all(this.informers().map((i) => i.stop()));
     await this.events.flush();
   }
 
@@ -225,6 +243,29 @@ export class Controller {
     for (const wf of this.workflows()) {
       const done = wf.status?.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(wf.status.phase);
       if (!done || wf.metadata.finalizers?.includes(FINALIZER)) this.queue.add(objectKey(wf));
+    }
+    void this.expireCacheEntries();
+  }
+
+  /** A cache entry changed: workflows waiting for its outputs (or for its reservation to go) look again. */
+  private onCacheEntry(entry: CacheEntryObject): void {
+    if (!this.running) return;
+    for (const key of this.reconciler.waitersOf(objectKey(entry))) this.queue.add(key);
+  }
+
+  /** Deletes cache entries past their expiry that nobody holds; each delete is conditional on the version seen. */
+  private async expireCacheEntries(): Promise<void> {
+    const now = (this.opts.now ?? Date.now)();
+    for (const entry of this.cacheInformers.flatMap((i) => i.list())) {
+      const expiresAt = Date.parse(entry.spec.expiresAt ?? '');
+      const held = entry.spec.reservedBy && Date.parse(entry.spec.reservedBy.until) > now;
+      if (Number.isNaN(expiresAt) || expiresAt > now || held) continue;
+      try {
+        await this.cacheGateway.delete(entry.metadata.namespace, entry.metadata.name, entry.metadata.resourceVersion);
+        this.opts.log.info({ entry: objectKey(entry), expiredAt: entry.spec.expiresAt }, 'deleted expired cache entry');
+      } catch (err) {
+        this.opts.log.debug({ entry: objectKey(entry), err: errorMessage(err) }, 'could not delete expired cache entry');
+      }
     }
   }
 

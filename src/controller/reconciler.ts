@@ -1,20 +1,27 @@
 import PQueue from 'p-queue';
 import { API_VERSION, KIND, TERMINAL_WORKFLOW_PHASES, type FlyteWorkflow, type NodeStatus, type WorkflowStatus } from '../api/flyteworkflow.ts';
+import type { CacheEntryObject } from '../api/cache-entry.ts';
 import { FINALIZER } from '../api/labels.ts';
 import type { Pod } from '../api/pod.ts';
+import type { ActionOutcome, CacheEntryView } from '../core/actions.ts';
 import { compactStatus } from '../core/compact.ts';
 import { compileWorkflow, type CompileResult } from '../core/compile.ts';
-import { plan, type Action, type PlanConfig, type PlanResult, type WorkflowEvent } from '../core/plan.ts';
+import { findNode } from '../core/find-node.ts';
+import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
 import type { TaskPlugin } from '../core/task-plugin.ts';
+import { Codes } from '../error-codes.ts';
 import { errorMessage } from '../errors.ts';
-import { isAlreadyExists, isConflict, isInvalid, isNotFound, isPatchTestFailed, isQuotaExceeded, isTooLarge, KubeApiError } from '../k8s/errors.ts';
+import type { CacheGateway } from '../k8s/cache-gateway.ts';
+import { isConflict, isNotFound, isPatchTestFailed, isTooLarge } from '../k8s/errors.ts';
 import type { EventRecorder } from '../k8s/event-recorder.ts';
 import type { PodGateway } from '../k8s/pod-gateway.ts';
 import type { WorkflowStore } from '../k8s/workflow-store.ts';
 import type { Logger } from '../observability/logger.ts';
+import { CacheOverlay } from './cache-overlay.ts';
+import { onlyCosmeticChanges } from './cosmetic.ts';
+import { execute, ownedBy } from './executors.ts';
 import { Expectations } from './expectations.ts';
 import { FreshestCopy } from './freshest-copy.ts';
-import { onlyCosmeticChanges } from './cosmetic.ts';
 import { statusPatch } from './status-patch.ts';
 
 export interface ReconcilerDeps {
@@ -22,8 +29,11 @@ export interface ReconcilerDeps {
   workflows: { get(key: string): FlyteWorkflow | undefined };
   /** The informer cache of pods, by owning workflow uid. */
   podsOf(workflowUid: string): Pod[];
+  /** The informer cache of cache entries of a namespace, by name. */
+  cacheEntriesOf(namespace: string): ReadonlyMap<string, CacheEntryObject>;
   store: WorkflowStore;
   pods: PodGateway;
+  cache: CacheGateway;
   events: EventRecorder;
   plugins: ReadonlyMap<string, TaskPlugin>;
   planConfig: PlanConfig;
@@ -69,8 +79,6 @@ export interface ReconcileResult {
   retry?: boolean;
 }
 
-type ActionOutcome = { action: Action; ok: true } | { action: Action; ok: false; error: unknown };
-
 /** One round for one workflow: read caches, plan, act idempotently, write status once. */
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
@@ -90,7 +98,12 @@ export class Reconciler {
    * from that status until it is written, so a pod lost in between is a lost attempt, not a node that
    * never started; the events go out with that write.
    */
-  private readonly launched = new Map<string, { status: WorkflowStatus; events: WorkflowEvent[] }>();
+  private readonly launched = new Map<string, { status: WorkflowStatus; events: PlanResult['events'] }>();
+  /** Cache entries our executors wrote or read, until the cache informer shows them. */
+  private readonly cacheOverlay = new CacheOverlay();
+  /** Cache entries each workflow waits on (serialized caching), and the reverse, to wake waiters. */
+  private readonly cacheWaits = new Map<string, string[]>();
+  private readonly cacheWaiters = new Map<string, Set<string>>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -101,8 +114,14 @@ export class Reconciler {
     this.expectations.deleted(key, podName);
   }
 
+  /** Workflows waiting for a cache entry (namespace/name) to be written or released. */
+  waitersOf(entryKey: string): string[] {
+    return [...(this.cacheWaiters.get(entryKey) ?? [])];
+  }
+
   /** Drops what is remembered about a workflow that no longer exists. */
   forget(key: string, uid?: string): void {
+    this.setCacheWaits(key, []);
     this.expectations.forget(key);
     this.freshest.forget(key);
     this.cosmeticSince.delete(key);
@@ -151,22 +170,24 @@ export class Reconciler {
     const launched = wf.status?.phase === undefined ? this.launched.get(key) : undefined;
     // What plan goes on from: the stored status, or the one a launching round could not write yet.
     const base = launched ? { ...wf, status: launched.status } : wf;
-    const pods = await this.observedPods(key, base, cachedPods, now);
-    const result = this.plan(base, pods, now);
-
-    const outcomes = await this.execute(key, base, round.recordOnly ? [] : result.actions, now, round, log);
-    const settled = this.settle(base, result, outcomes, log);
-    const status = round.recordOnly ? unstarted(base, settled.status, result.actions) : settled.status;
-    const retry = settled.retry;
+    const round1 = this.plan(base, await this.observedPods(key, base, cachedPods, now), now);
+    const result = await this.act(key, base, round1, now, round, log);
+    const status = result.status;
+    const retry = result.retry === true;
+    this.setCacheWaits(key, result.waitingFor ?? []);
 
     let deferMs: number | undefined;
-    if (onlyCosmeticChanges(wf.status, status)) {
+    const unchanged = statusPatch(wf.status, status, wf.metadata.resourceVersion) === undefined;
+    if (!unchanged && onlyCosmeticChanges(wf.status, status)) {
       const since = this.cosmeticSince.get(key) ?? now;
       this.cosmeticSince.set(key, since);
       deferMs = since + this.deps.cosmeticWriteDelayMs - now;
     }
     let events = launched ? [...launched.events, ...result.events] : result.events;
-    if (deferMs === undefined || deferMs <= 0) {
+    if (unchanged) {
+      this.launched.delete(key);
+      this.cosmeticSince.delete(key);
+    } else if (deferMs === undefined || deferMs <= 0) {
       const before = wf.status;
       const written = await this.writeStatus(key, wf, status, log);
       if (written === 'conflict') return this.conflicted(key, wf, log);
@@ -176,7 +197,7 @@ export class Reconciler {
       this.cosmeticSince.delete(key);
       wf = written ?? wf;
       deferMs = undefined;
-      if (wf.status?.error?.code === 'StatusTooLarge' && before?.error?.code !== 'StatusTooLarge') {
+      if (wf.status?.error?.code === Codes.StatusTooLarge && before?.error?.code !== Codes.StatusTooLarge) {
         // The write failed the workflow instead of what plan decided: say so, and not that it succeeded.
         events = [...events.filter((e) => e.reason !== 'Succeeded' && e.reason !== 'Failed'), { type: 'Warning', reason: 'Failed', message: wf.status.message ?? 'StatusTooLarge' }];
       }
@@ -190,7 +211,7 @@ export class Reconciler {
     }
 
     const finished = wf.status?.phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(wf.status.phase);
-    if (finished && (wf.metadata.finalizers ?? []).includes(FINALIZER) && !result.actions.length) {
+    if (finished && (wf.metadata.finalizers ?? []).includes(FINALIZER) && !result.actions.some((a) => a.type === 'CreatePod' || a.type === 'DeletePod')) {
       const current = wf.metadata.finalizers ?? [];
       try {
         this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, current, current.filter((f) => f !== FINALIZER)));
@@ -240,12 +261,10 @@ export class Reconciler {
   private async launchFirstPods(key: string, wf: FlyteWorkflow, cached: Pod[], now: number, round: RoundContext, log: Logger): Promise<ReconcileResult | undefined> {
     const pods = await this.observedPods(key, wf, cached, now);
     if (pods.length) return undefined;
-    const result = this.plan(wf, pods, now);
-    if (!result.actions.length || result.actions.some((a) => a.type !== 'CreatePod')) return undefined;
-    const outcomes = await this.execute(key, wf, result.actions, now, round, log);
-    const failed = outcomes.find((o) => !o.ok);
-    if (failed) log.debug({ err: errorMessage(failed.error) }, 'a first pod was not created; the next round handles it');
-    this.launched.set(key, { status: this.settle(wf, result, outcomes, log).status, events: result.events });
+    const planned = this.plan(wf, pods, now);
+    if (!planned.actions.length || planned.actions.some((a) => a.type !== 'CreatePod')) return undefined;
+    const result = await this.act(key, wf, planned, now, round, log);
+    this.launched.set(key, { status: result.status, events: result.events });
     return { requeueAfterMs: 0 };
   }
 
@@ -267,7 +286,7 @@ export class Reconciler {
     return streak <= MAX_IMMEDIATE_CONFLICT_RETRIES ? { requeueAfterMs: 0 } : { retry: true };
   }
 
-  private plan(wf: FlyteWorkflow, pods: Pod[], now: number): PlanResult {
+  private plan(wf: FlyteWorkflow, pods: Pod[], now: number, outcomes?: ActionOutcome[]): PlanResult {
     return plan({
       workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
       pods,
@@ -275,7 +294,56 @@ export class Reconciler {
       config: this.deps.planConfig,
       plugins: this.deps.plugins,
       compiled: this.compile(wf),
+      cache: this.cacheOf(wf.metadata.namespace),
+      ...(outcomes?.length ? { outcomes } : {}),
     });
+  }
+
+  /**
+   * Performs what a plan asked for, then, if anything did not happen, plans again from the planned status
+   * with those outcomes: the core settles them (a refused pod fails its attempt through the retry and
+   * failure-policy rules, a pod that could not be created leaves its node as it was) and may ask to stop
+   * what runs. A record-only round performs nothing: every action counts as not run.
+   */
+  private async act(key: string, wf: FlyteWorkflow, planned: PlanResult, now: number, round: RoundContext, log: Logger): Promise<PlanResult> {
+    const outcomes = round.recordOnly
+      ? planned.actions.map((action): ActionOutcome => ({ action, ok: false, failure: { kind: 'NotRun', message: 'shutting down' } }))
+      : await this.execute(key, wf, planned.actions, now, round, log);
+    const failed = outcomes.filter((o) => !o.ok);
+    if (!failed.length) return planned;
+    for (const o of failed) if (!o.ok && o.failure.kind !== 'NotRun') log.warn({ node: o.action.node, action: o.action.type, err: o.failure.message }, 'action failed');
+    const pods = await this.observedPods(key, wf, this.deps.podsOf(wf.metadata.uid), now);
+    const settled = this.plan({ ...wf, status: planned.status }, pods, now, failed);
+    const more = round.recordOnly ? [] : await this.execute(key, wf, settled.actions, now, round, log);
+    return {
+      ...settled,
+      actions: [...planned.actions, ...settled.actions],
+      events: [...planned.events, ...settled.events],
+      retry: settled.retry || more.some((o) => !o.ok),
+    };
+  }
+
+  /** The namespace's cache entries as plan should see them: the informer's, and what our executors saw since. */
+  private cacheOf(namespace: string): ReadonlyMap<string, CacheEntryView> {
+    return this.cacheOverlay.merge(namespace, this.deps.cacheEntriesOf(namespace), this.deps.now());
+  }
+
+  private setCacheWaits(key: string, names: string[]): void {
+    const namespace = key.slice(0, key.indexOf('/'));
+    for (const name of this.cacheWaits.get(key) ?? []) {
+      const waiters = this.cacheWaiters.get(`${namespace}/${name}`);
+      waiters?.delete(key);
+      if (waiters?.size === 0) this.cacheWaiters.delete(`${namespace}/${name}`);
+    }
+    if (!names.length) {
+      this.cacheWaits.delete(key);
+      return;
+    }
+    this.cacheWaits.set(key, names);
+    for (const name of names) {
+      const entryKey = `${namespace}/${name}`;
+      (this.cacheWaiters.get(entryKey) ?? this.cacheWaiters.set(entryKey, new Set()).get(entryKey)!).add(key);
+    }
   }
 
   private compile(wf: FlyteWorkflow): CompileResult {
@@ -308,81 +376,42 @@ export class Reconciler {
     const queue = new PQueue({ concurrency: this.deps.podWriteConcurrency });
     let first = !Object.values(wf.status?.nodes ?? {}).some((n) => (n.attempts ?? 0) > 0);
     const compiled = this.compile(wf);
+    const ctx = {
+      workflow: wf,
+      pods: this.deps.pods,
+      cache: this.deps.cache,
+      created: (pod: Pod) => {
+        this.expectations.expect(key, pod, now);
+        log.debug({ pod: pod.metadata.name }, 'created pod');
+      },
+      observed: (entry: CacheEntryObject) => this.cacheOverlay.remember(entry, this.deps.now()),
+      log,
+    };
     const outcomes = await Promise.all(
       actions.map((action) =>
         queue.add(async (): Promise<ActionOutcome> => {
-          try {
-            if (action.type === 'CreatePod') {
-              await this.createPod(key, wf, action, now);
-              const readyAt = Date.parse(wf.status?.nodes?.[action.node]?.readyAt ?? '');
-              this.deps.observer?.podCreated?.({
-                workflow: wf,
-                node: action.node,
-                attempt: action.attempt,
-                first,
-                dependent: compiled.ok && (compiled.workflow.nodeById.get(action.node)?.upstream.length ?? 0) > 0,
-                readySince: Number.isNaN(readyAt) ? round.queuedAt : Math.min(readyAt, round.queuedAt),
-                at: this.deps.now(),
-              });
-              first = false;
-            } else {
-              await this.deps.pods.delete(wf.metadata.namespace, action.podName);
-              log.info({ node: action.node, pod: action.podName, reason: action.reason }, 'deleted pod');
-              this.deps.observer?.podDeleted?.({ workflow: wf, node: action.node });
-            }
-            return { action, ok: true };
-          } catch (error) {
-            return { action, ok: false, error };
+          const outcome = await execute(ctx, action);
+          if (!outcome.ok) return outcome;
+          if (action.type === 'CreatePod') {
+            const readyAt = Date.parse(wf.status?.nodes?.[action.node]?.readyAt ?? '');
+            this.deps.observer?.podCreated?.({
+              workflow: wf,
+              node: action.node,
+              attempt: action.attempt,
+              first,
+              dependent: compiled.ok && (findNode(compiled.workflow, action.node)?.upstream.length ?? 0) > 0,
+              readySince: Number.isNaN(readyAt) ? round.queuedAt : Math.min(readyAt, round.queuedAt),
+              at: this.deps.now(),
+            });
+            first = false;
+          } else if (action.type === 'DeletePod') {
+            this.deps.observer?.podDeleted?.({ workflow: wf, node: action.node });
           }
+          return outcome;
         }),
       ),
     );
     return outcomes as ActionOutcome[];
-  }
-
-  private async createPod(key: string, wf: FlyteWorkflow, action: Extract<Action, { type: 'CreatePod' }>, now: number): Promise<void> {
-    try {
-      await this.deps.pods.create(action.pod);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      // Same name: ours from a round whose status write was lost (adopt it), or a pod of an older
-      // workflow of the same name that garbage collection has not removed yet (wait for it).
-      const existing = await this.deps.pods.get(wf.metadata.namespace, action.pod.metadata.name);
-      if (existing && !ownedBy(existing, wf)) throw new PodNameTakenError(action.pod.metadata.name);
-    }
-    this.expectations.expect(key, action.pod, now);
-    this.deps.log.debug({ workflow: key, node: action.node, attempt: action.attempt, pod: action.pod.metadata.name }, 'created pod');
-  }
-
-  /**
-   * Folds the outcome of the actions into the planned status. A pod that could not be created leaves its
-   * node as it was before this round (so the next round tries again), unless the API server rejected the
-   * pod itself, which no retry can fix.
-   */
-  private settle(wf: FlyteWorkflow, result: PlanResult, outcomes: ActionOutcome[], log: Logger): { status: WorkflowStatus; retry: boolean } {
-    let retry = false;
-    let nodes = result.status.nodes;
-    for (const outcome of outcomes) {
-      if (outcome.ok) continue;
-      const { action, error } = outcome;
-      const node = action.node;
-      log.warn({ node, action: action.type, err: errorMessage(error) }, 'action failed');
-      if (action.type === 'DeletePod' || node === undefined) {
-        retry = true;
-        continue;
-      }
-      nodes = { ...nodes };
-      const before: NodeStatus = wf.status?.nodes?.[node] ?? { phase: 'Pending' };
-      if ((isInvalid(error) || isTooLarge(error)) && error instanceof KubeApiError) {
-        const message = `the API server rejected the pod: ${error.serverMessage}`;
-        nodes[node] = { ...nodes[node]!, phase: 'Failed', finishedAt: new Date(this.deps.now()).toISOString(), message, error: { kind: 'Permanent', code: 'PodRejected', message, node } };
-      } else {
-        const why = isQuotaExceeded(error) ? 'waiting for resource quota' : 'could not create pod';
-        nodes[node] = { ...before, message: `${why}: ${error instanceof KubeApiError ? error.serverMessage : errorMessage(error)}` };
-        retry = true;
-      }
-    }
-    return { status: nodes === result.status.nodes ? result.status : { ...result.status, nodes }, retry };
   }
 
   /**
@@ -468,16 +497,6 @@ const isWriteConflict = (err: unknown): boolean => isConflict(err) || isPatchTes
 /** Conflicts retried at once before the per-key backoff takes over. */
 const MAX_IMMEDIATE_CONFLICT_RETRIES = 5;
 
-export class PodNameTakenError extends Error {
-  constructor(pod: string) {
-    super(`pod ${pod} exists but belongs to another workflow (an earlier one of the same name); waiting for it to be garbage-collected`);
-  }
-}
-
-function ownedBy(pod: Pod, wf: FlyteWorkflow): boolean {
-  return pod.metadata.ownerReferences?.some((r) => r.controller && r.uid === wf.metadata.uid) ?? false;
-}
-
 function isAlive(pod: Pod): boolean {
   return !pod.metadata.deletionTimestamp && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
@@ -494,12 +513,3 @@ function oversizedFailure(status: WorkflowStatus, bytes: number, limit: number, 
  * about 3 s of writes at worst. A burst of 500 new workflows stays under it.
  */
 const MAX_LAUNCHED_AHEAD = 512;
-
-/** A record-only round's status: nodes whose pods it did not create stay as they were. */
-function unstarted(wf: FlyteWorkflow, status: WorkflowStatus, skipped: Action[]): WorkflowStatus {
-  const creates = skipped.filter((a) => a.type === 'CreatePod');
-  if (!creates.length) return status;
-  const nodes = { ...status.nodes };
-  for (const action of creates) nodes[action.node] = wf.status?.nodes?.[action.node] ?? { phase: 'Pending' };
-  return { ...status, nodes };
-}

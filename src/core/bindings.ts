@@ -4,8 +4,11 @@ import { quote } from './quote.ts';
 
 export interface BindingScope {
   workflowInputs: ReadonlyMap<string, FlyteType>;
-  /** Output types of a node's task, or undefined when no such node exists. */
-  nodeOutputs(node: string): ReadonlyMap<string, FlyteType> | undefined;
+  /**
+   * Output types of a node, or undefined when no such node exists, or 'unknown' while they cannot be
+   * known yet (the node reads from the one asking: a cycle, reported as such once the scope is sorted).
+   */
+  nodeOutputs(node: string): ReadonlyMap<string, FlyteType> | undefined | 'unknown';
 }
 
 /** A `from` reference: a workflow input or an upstream node's output. */
@@ -17,6 +20,22 @@ export function parseReference(from: string): Reference | undefined {
   const head = from.slice(0, dot);
   const tail = from.slice(dot + 1);
   return head === 'inputs' ? { kind: 'input', name: tail } : { kind: 'output', node: head, output: tail };
+}
+
+/**
+ * The type a `from` binding produces, for nodes whose input types come from what they are bound to
+ * (a branch's condition operands, an approve gate's pass-through values); a string says why there is none.
+ */
+export function sourceType(binding: Binding, scope: BindingScope): { type: FlyteType; upstream: string | undefined } | string {
+  if (!('from' in binding)) {
+    const form = 'value' in binding ? 'value' : 'list' in binding ? 'list' : 'dict';
+    return `a ${form} binding has no type to give it: bind it with from: inputs.NAME or NODE.OUTPUT (its type comes from there)`;
+  }
+  const check: BindingCheck = { errors: [], upstream: new Set() };
+  const type = referenceType(binding.from, scope, check);
+  if (typeof type === 'string') return type;
+  // In a cycle the type cannot be known; the cycle is the error that will be reported.
+  return { type: type ?? { kind: 'dict' }, upstream: [...check.upstream][0] };
 }
 
 export interface BindingCheck {
@@ -36,7 +55,7 @@ export function checkBinding(binding: Binding, expected: FlyteType, scope: Bindi
     if ('from' in b) {
       const source = referenceType(b.from, scope, result);
       if (typeof source === 'string') result.errors.push(`${at}${source}`);
-      else if (want && !isAssignable(source, want)) {
+      else if (source && want && !isAssignable(source, want)) {
         result.errors.push(`${at}type mismatch: expected ${formatType(want)}, got ${formatType(source)} from ${b.from}`);
       }
     } else if ('value' in b) {
@@ -59,7 +78,8 @@ function unwrapOptional(t: FlyteType): FlyteType {
   return t.kind === 'optional' ? t.of : t;
 }
 
-function referenceType(from: string, scope: BindingScope, result: BindingCheck): FlyteType | string {
+/** The type a reference reads, an error, or undefined when the type cannot be known yet (a cycle). */
+function referenceType(from: string, scope: BindingScope, result: BindingCheck): FlyteType | string | undefined {
   const ref = parseReference(from);
   if (!ref) return `bad reference ${quote(from)}: use inputs.NAME or NODE.OUTPUT`;
   if (ref.kind === 'input') {
@@ -68,7 +88,12 @@ function referenceType(from: string, scope: BindingScope, result: BindingCheck):
   const outputs = scope.nodeOutputs(ref.node);
   if (!outputs) return `unknown node ${quote(ref.node)} in ${quote(from)}`;
   result.upstream.add(ref.node);
-  return outputs.get(ref.output) ?? `node ${quote(ref.node)} has no output ${quote(ref.output)}`;
+  if (outputs === 'unknown') return undefined;
+  const type = outputs.get(ref.output);
+  if (type) return type;
+  // "error" is no node (the name is reserved): in a failure handler it holds the failure's fields.
+  if (ref.node === 'error' && outputs.size) return `error has no field ${quote(ref.output)} (a failure handler reads ${[...outputs.keys()].map((f) => `error.${f}`).join(', ')})`;
+  return `node ${quote(ref.node)} has no output ${quote(ref.output)}`;
 }
 
 export interface ValueSource {

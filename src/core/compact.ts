@@ -1,6 +1,7 @@
 import { TERMINAL_NODE_PHASES, type NodeStatus, type WorkflowStatus } from '../api/flyteworkflow.ts';
 import { parseReference } from './bindings.ts';
 import type { CompiledWorkflow } from './compile.ts';
+import { findNode } from './find-node.ts';
 import type { Binding } from '../api/flyteworkflow.ts';
 
 export type StatusSize = (status: WorkflowStatus) => number;
@@ -8,7 +9,7 @@ export type StatusSize = (status: WorkflowStatus) => number;
 /**
  * Shrinks a status that would not fit the object size budget, losing as little as possible:
  * first the fields of finished nodes nobody needs any more (pod name, attempt start, ready time, message),
- * then the outputs no unfinished node and no workflow output can still read. The result may still be
+ * then the outputs no unfinished node, no unfinished subworkflow or branch and no workflow output can still read. The result may still be
  * over budget; the caller then fails the workflow.
  */
 export function compactStatus(status: WorkflowStatus, wf: CompiledWorkflow, budgetBytes: number, size: StatusSize): WorkflowStatus {
@@ -24,10 +25,15 @@ export function compactStatus(status: WorkflowStatus, wf: CompiledWorkflow, budg
 
   const stillRead = new Set<string>();
   for (const binding of Object.values(wf.outputs)) for (const node of readNodes(binding)) stillRead.add(node);
-  for (const node of wf.nodes) {
-    const phase = nodes[node.id]?.phase;
-    if (phase !== undefined && TERMINAL_NODE_PHASES.has(phase)) continue;
-    for (const up of node.upstream) stillRead.add(up);
+  for (const [path, status] of Object.entries(nodes)) {
+    if (TERMINAL_NODE_PHASES.has(status.phase)) continue;
+    const node = findNode(wf, path);
+    if (!node) continue;
+    // An unfinished node will read its upstream; an unfinished container will read its own nodes when it ends.
+    const prefix = path.slice(0, path.length - node.id.length);
+    for (const up of node.upstream) stillRead.add(prefix + up);
+    const inner = node.kind === 'subworkflow' ? [node.scope] : node.kind === 'branch' ? node.arms.map((a) => a.scope) : [];
+    for (const scope of inner) for (const binding of Object.values(scope.outputs)) for (const child of readNodes(binding)) stillRead.add(`${path}/${child}`);
   }
   for (const [id, node] of Object.entries(nodes)) {
     if (node.phase !== 'Succeeded' || !node.outputs || stillRead.has(id)) continue;

@@ -1,50 +1,26 @@
 import type { z } from 'zod';
-import { WorkflowSpec, type Binding, type FailurePolicy, type TaskSpec } from '../api/flyteworkflow.ts';
+import { WorkflowSpec, type Binding, type NodeSpec, type TaskSpec } from '../api/flyteworkflow.ts';
 import { checkBinding, type BindingScope } from './bindings.ts';
+import {
+  DEFAULT_MAX_DEPTH,
+  ON_FAILURE,
+  RESERVED_NODE_NAMES,
+  type CompiledNode,
+  type CompiledScope,
+  type CompiledTask,
+  type CompileLimits,
+  type CompileResult,
+} from './compiled.ts';
 import { topologicalOrder } from './dag.ts';
 import { findJsonProblem } from './json-problems.ts';
 import { NODE_NAME, VARIABLE_NAME } from './names.ts';
+import { compileNodeOfKind, type NodeCompiler } from './nodes/registry.ts';
 import { quote } from './quote.ts';
+import { checkResources } from './quantity.ts';
 import { checkTemplate } from './template.ts';
 import { checkValue, formatMismatch, parseDuration, parseType, type FlyteType } from './types/index.ts';
 
-export interface CompiledTask {
-  name: string;
-  spec: TaskSpec;
-  inputs: ReadonlyMap<string, FlyteType>;
-  outputs: ReadonlyMap<string, FlyteType>;
-}
-
-export interface CompiledNode {
-  id: string;
-  task: CompiledTask;
-  inputs: Readonly<Record<string, Binding>>;
-  /** Nodes that must succeed first: those its inputs read plus `after`. */
-  upstream: readonly string[];
-  downstream: readonly string[];
-  retries: number;
-  timeoutMs: number | undefined;
-}
-
-export interface CompiledWorkflow {
-  spec: WorkflowSpec;
-  /** Every declared input, with unset Optional inputs as null. */
-  inputs: Readonly<Record<string, unknown>>;
-  inputTypes: ReadonlyMap<string, FlyteType>;
-  outputTypes: ReadonlyMap<string, FlyteType>;
-  /** In topological order, ties in declaration order. */
-  nodes: readonly CompiledNode[];
-  nodeById: ReadonlyMap<string, CompiledNode>;
-  outputs: Readonly<Record<string, Binding>>;
-  failurePolicy: FailurePolicy;
-  timeoutMs: number | undefined;
-}
-
-export interface CompileLimits {
-  maxNodes: number;
-}
-
-export type CompileResult = { ok: true; workflow: CompiledWorkflow } | { ok: false; errors: string[] };
+export type { CompiledNode, CompiledScope, CompiledTask, CompiledWorkflow, CompileLimits, CompileResult } from './compiled.ts';
 
 const MAX_ERRORS = 20;
 /** Longest error line: with "invalid workflow: " and "(and N more: see status.error)" it fits status.message (1,024). */
@@ -52,11 +28,18 @@ const MAX_ERROR_LENGTH = 960;
 /** Far beyond any real spec (types nest at most 16 levels), far below what overflows the schema checker. */
 const MAX_SPEC_DEPTH = 200;
 const SUPPORTED_TASK_TYPES = new Set(['container']);
-const RESERVED_NODE_NAMES = new Set(['inputs']);
+/** The fields of the error a failure handler may bind as error.NAME. */
+export const ERROR_FIELDS: ReadonlyMap<string, FlyteType> = new Map<string, FlyteType>([
+  ['message', { kind: 'str' }],
+  ['code', { kind: 'str' }],
+  ['kind', { kind: 'str' }],
+  ['node', { kind: 'optional', of: { kind: 'str' } }],
+]);
 
 /**
  * Validates a spec and resolves everything a round of `plan` needs: parsed types, checked bindings,
- * the dependency order. Each error names where (workflow, task or node), the field and the reason.
+ * the dependency order of every scope. Each error names where (workflow, subworkflow, task or node),
+ * the field and the reason.
  */
 export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): CompileResult {
   // What the schema check cannot see: nesting that would overflow its recursion, and "__proto__" keys it would drop.
@@ -80,94 +63,277 @@ export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): Compil
   const tasks = new Map<string, CompiledTask>();
   for (const [name, task] of Object.entries(spec.tasks)) tasks.set(name, compileTask(name, task, errors));
 
-  const scope: BindingScope = {
-    workflowInputs: inputTypes,
-    nodeOutputs: (node) => {
-      const taskName = spec.nodes[node]?.task;
-      return taskName === undefined || !Object.hasOwn(spec.nodes, node) ? undefined : (tasks.get(taskName)?.outputs ?? new Map());
-    },
-  };
-
-  const deps = new Map<string, string[]>();
-  const partial = new Map<string, Omit<CompiledNode, 'downstream'>>();
-  for (const [id, node] of Object.entries(spec.nodes)) {
-    const where = `node ${quote(id)}`;
-    if (!NODE_NAME.test(id) || RESERVED_NODE_NAMES.has(id)) {
-      errors.push(`${where}: invalid node name: use 1-63 letters, digits, "_" or "-", starting with a letter${RESERVED_NODE_NAMES.has(id) ? ` ("${id}" is reserved)` : ''}`);
-      continue;
-    }
-    const task = Object.hasOwn(spec.tasks, node.task) ? tasks.get(node.task) : undefined;
-    if (!task) {
-      errors.push(`${where}: task: unknown task ${quote(node.task)}`);
-      continue;
-    }
-    const upstream = new Set<string>();
-    for (const [input, binding] of Object.entries(node.inputs ?? {})) {
-      const expected = task.inputs.get(input);
-      if (!expected && Object.hasOwn(task.spec.interface?.inputs ?? {}, input)) continue; // its bad type is already reported
-      if (!expected) {
-        errors.push(`${where}: input ${quote(input)}: task ${quote(task.name)} has no input named ${quote(input)}${yamlBooleanHint(input)}`);
-        continue;
-      }
-      const check = checkBinding(binding, expected, scope);
-      for (const e of check.errors) errors.push(`${where}: input ${quote(input)}: ${e}`);
-      for (const u of check.upstream) upstream.add(u);
-    }
-    for (const [input, type] of task.inputs) {
-      if (!(node.inputs && Object.hasOwn(node.inputs, input)) && type.kind !== 'optional') {
-        errors.push(`${where}: input ${quote(input)}: missing binding for required input of task ${quote(task.name)}`);
-      }
-    }
-    for (const [i, after] of (node.after ?? []).entries()) {
-      if (!Object.hasOwn(spec.nodes, after)) errors.push(`${where}: after[${i}]: unknown node ${quote(after)}`);
-      else upstream.add(after);
-    }
-    if (upstream.has(id)) {
-      errors.push(`${where}: depends on itself`);
-      upstream.delete(id);
-    }
-    const timeoutText = node.timeout ?? task.spec.timeout;
-    const timeoutMs = timeoutText === undefined ? undefined : parseDuration(timeoutText);
-    if (node.timeout !== undefined && timeoutMs === undefined) errors.push(`${where}: timeout: ${quote(node.timeout)} is not a duration such as 90s or 1h30m`);
-    deps.set(id, [...upstream]);
-    partial.set(id, { id, task, inputs: node.inputs ?? {}, upstream: [...upstream], retries: node.retries ?? task.spec.retries ?? 0, timeoutMs });
-  }
-
-  const outputs = spec.outputs ?? {};
-  for (const [name, binding] of Object.entries(outputs)) {
-    const expected = outputTypes.get(name);
-    if (!expected) {
-      errors.push(`workflow: outputs.${name}: not declared in interface.outputs`);
-      continue;
-    }
-    for (const e of checkBinding(binding, expected, scope).errors) errors.push(`workflow: outputs.${name}: ${e}`);
-  }
-  for (const name of outputTypes.keys()) if (!Object.hasOwn(outputs, name)) errors.push(`workflow: outputs.${name}: declared in interface.outputs but not bound`);
+  const compiler = new ScopeCompiler(spec, tasks, errors);
+  const root = compiler.scope({
+    name: '',
+    where: 'workflow',
+    nodeWhere: (id) => `node ${quote(id)}`,
+    inputTypes,
+    outputTypes,
+    nodes: spec.nodes,
+    outputs: spec.outputs ?? {},
+    onFailure: spec.onFailure,
+  });
+  // Subworkflows no node runs are still checked: they are part of what was applied.
+  for (const name of Object.keys(spec.subworkflows ?? {})) compiler.subworkflow(name);
 
   const timeoutMs = spec.timeout === undefined ? undefined : parseDuration(spec.timeout);
   if (spec.timeout !== undefined && timeoutMs === undefined) errors.push(`workflow: timeout: ${quote(spec.timeout)} is not a duration such as 90s or 1h30m`);
+  if (errors.length || !root) return { ok: false, errors: cap(errors) };
 
-  if (errors.length) return { ok: false, errors: cap(errors) };
-  const topo = topologicalOrder(deps);
-  if (!topo.ok) return { ok: false, errors: cap([`workflow: nodes: dependency cycle: ${topo.cycle.map((n) => quote(n)).join(' → ')}`]) };
-
-  const downstream = new Map<string, string[]>();
-  for (const [id, ups] of deps) for (const u of ups) (downstream.get(u) ?? downstream.set(u, []).get(u)!).push(id);
-  const nodes = topo.order.map((id) => ({ ...partial.get(id)!, downstream: downstream.get(id) ?? [] }));
+  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const deepest = depthOf(root);
+  if (deepest.depth > maxDepth) {
+    const top = deepest.path[0] ?? '';
+    const where = top === ON_FAILURE ? 'workflow: onFailure' : `node ${quote(top)}`;
+    const error = `${where}: ${deepest.kind}: subworkflows and branches nest ${deepest.depth} levels deep below it (down to ${JSON.stringify(deepest.path.join('/'))}), over the limit of ${maxDepth} (workflow.maxDepth)`;
+    return { ok: false, errors: [bound(error)] };
+  }
+  const expandedNodes = countNodes(root);
+  if (expandedNodes > limits.maxNodes) {
+    return { ok: false, errors: [`workflow: nodes: with its subworkflows and branch arms the workflow has ${expandedNodes} nodes, over the limit of ${limits.maxNodes} per workflow`] };
+  }
   return {
     ok: true,
     workflow: {
+      ...root,
       spec,
       inputs,
-      inputTypes,
-      outputTypes,
-      nodes,
-      nodeById: new Map(nodes.map((n) => [n.id, n])),
-      outputs,
       failurePolicy: spec.failurePolicy ?? 'FailImmediately',
       timeoutMs,
+      overwriteCache: spec.overwriteCache ?? false,
+      signals: spec.signals ?? {},
+      expandedNodes,
     },
   };
+}
+
+interface ScopeDefinition {
+  name: string;
+  /** How errors about the scope itself start: "workflow" or `subworkflow "train"`. */
+  where: string;
+  nodeWhere(id: string): string;
+  inputTypes: ReadonlyMap<string, FlyteType>;
+  outputTypes: ReadonlyMap<string, FlyteType>;
+  nodes: Record<string, NodeSpec>;
+  outputs: Record<string, Binding>;
+  onFailure: NodeSpec | undefined;
+}
+
+/** Compiles scopes: the workflow, subworkflows (each once, checked for recursion), branch arms and failure handlers. */
+class ScopeCompiler implements NodeCompiler {
+  readonly tasks: ReadonlyMap<string, CompiledTask>;
+  readonly errors: string[];
+  private readonly spec: WorkflowSpec;
+  private readonly subworkflows = new Map<string, CompiledScope | undefined>();
+  /** Subworkflows being compiled, outermost first: reaching one of them again is recursion. */
+  private readonly compiling: string[] = [];
+
+  constructor(spec: WorkflowSpec, tasks: ReadonlyMap<string, CompiledTask>, errors: string[]) {
+    this.spec = spec;
+    this.tasks = tasks;
+    this.errors = errors;
+  }
+
+  subworkflow(name: string): CompiledScope | string {
+    const defs = this.spec.subworkflows ?? {};
+    if (!Object.hasOwn(defs, name)) {
+      const known = Object.keys(defs);
+      return `unknown subworkflow ${quote(name)}${known.length ? ` (spec.subworkflows has ${known.slice(0, 10).map((n) => quote(n)).join(', ')})` : ' (spec.subworkflows is empty)'}`;
+    }
+    const at = this.compiling.indexOf(name);
+    if (at >= 0) return `recursion: subworkflow ${[...this.compiling.slice(at), name].map((n) => quote(n)).join(' → ')} runs itself`;
+    if (this.subworkflows.has(name)) return this.subworkflows.get(name) ?? `subworkflow ${quote(name)} is invalid (see its errors)`;
+    const def = defs[name]!;
+    const where = `subworkflow ${quote(name)}`;
+    if (!NODE_NAME.test(name)) this.errors.push(`${where}: invalid subworkflow name: use 1-63 letters, digits, "_" or "-", starting with a letter`);
+    this.compiling.push(name);
+    const before = this.errors.length;
+    const scope = this.scope({
+      name,
+      where,
+      nodeWhere: (id) => `${where}: node ${quote(id)}`,
+      inputTypes: parseInterface(def.interface?.inputs, `${where}: interface.inputs`, this.errors),
+      outputTypes: parseInterface(def.interface?.outputs, `${where}: interface.outputs`, this.errors),
+      nodes: def.nodes,
+      outputs: def.outputs ?? {},
+      onFailure: def.onFailure,
+    });
+    if (Object.keys(def.nodes).length === 0) this.errors.push(`${where}: nodes: a subworkflow needs at least one node`);
+    this.compiling.pop();
+    const valid = scope && this.errors.length === before ? scope : undefined;
+    this.subworkflows.set(name, valid);
+    return valid ?? `subworkflow ${quote(name)} is invalid (see its errors)`;
+  }
+
+  /** A scope of one node that runs inside another node: a branch arm. Its bindings read the enclosing scope. */
+  single(id: string, spec: NodeSpec, where: string, bindings: BindingScope, upstream: Set<string>): CompiledScope | undefined {
+    if (spec.after?.length) this.errors.push(`${where}: after: a branch arm starts when its branch takes it; put after on the branch node`);
+    const node = this.node(id, spec, where, bindings, upstream);
+    if (!node) return undefined;
+    const outputs = Object.fromEntries([...node.outputTypes.keys()].map((o) => [o, { from: `${id}.${o}` }]));
+    return { name: where, inputTypes: new Map(), outputTypes: node.outputTypes, nodes: [node], nodeById: new Map([[id, node]]), outputs, onFailure: undefined };
+  }
+
+  scope(def: ScopeDefinition): CompiledScope | undefined {
+    const { errors } = this;
+    // Errors found before this scope (a task's, another scope's) are not this scope's: it is judged on its own.
+    const before = errors.length;
+    const specNodes = def.nodes;
+    const outputTypesOf = new Map<string, ReadonlyMap<string, FlyteType> | undefined>();
+    const compiled = new Map<string, CompiledNode>();
+    const upstreamOf = new Map<string, Set<string>>();
+    const bindings: BindingScope = {
+      workflowInputs: def.inputTypes,
+      nodeOutputs: (id) => {
+        if (!Object.hasOwn(specNodes, id)) return undefined;
+        return this.ensure(id, def, bindings, compiled, upstreamOf, outputTypesOf);
+      },
+    };
+    for (const id of Object.keys(specNodes)) this.ensure(id, def, bindings, compiled, upstreamOf, outputTypesOf);
+
+    const deps = new Map<string, string[]>();
+    for (const [id, node] of Object.entries(specNodes)) {
+      const upstream = upstreamOf.get(id);
+      if (!upstream) continue;
+      const where = def.nodeWhere(id);
+      for (const [i, after] of (node.after ?? []).entries()) {
+        if (!Object.hasOwn(specNodes, after)) errors.push(`${where}: after[${i}]: unknown node ${quote(after)}`);
+        else upstream.add(after);
+      }
+      if (upstream.has(id)) {
+        errors.push(`${where}: depends on itself`);
+        upstream.delete(id);
+      }
+      deps.set(id, [...upstream]);
+    }
+
+    for (const [name, binding] of Object.entries(def.outputs)) {
+      const expected = def.outputTypes.get(name);
+      if (!expected) {
+        errors.push(`${def.where}: outputs.${name}: not declared in interface.outputs`);
+        continue;
+      }
+      for (const e of checkBinding(binding, expected, bindings).errors) errors.push(`${def.where}: outputs.${name}: ${e}`);
+    }
+    for (const name of def.outputTypes.keys()) if (!Object.hasOwn(def.outputs, name)) errors.push(`${def.where}: outputs.${name}: declared in interface.outputs but not bound`);
+
+    const onFailure = def.onFailure === undefined ? undefined : this.handler(def);
+    if (errors.length > before) return undefined;
+    const topo = topologicalOrder(deps);
+    if (!topo.ok) {
+      errors.push(`${def.where}: nodes: dependency cycle: ${topo.cycle.map((n) => quote(n)).join(' → ')}`);
+      return undefined;
+    }
+    const downstream = new Map<string, string[]>();
+    for (const [id, ups] of deps) for (const u of ups) (downstream.get(u) ?? downstream.set(u, []).get(u)!).push(id);
+    const nodes = topo.order.map((id) => ({ ...compiled.get(id)!, upstream: deps.get(id)!, downstream: downstream.get(id) ?? [] }));
+    return { name: def.name, inputTypes: def.inputTypes, outputTypes: def.outputTypes, nodes, nodeById: new Map(nodes.map((n) => [n.id, n])), outputs: def.outputs, onFailure };
+  }
+
+  /** Compiles a node of a scope once, on first use: a node's output types may be needed before its turn. */
+  private ensure(
+    id: string,
+    def: ScopeDefinition,
+    bindings: BindingScope,
+    compiled: Map<string, CompiledNode>,
+    upstreamOf: Map<string, Set<string>>,
+    outputTypesOf: Map<string, ReadonlyMap<string, FlyteType> | undefined>,
+  ): ReadonlyMap<string, FlyteType> | 'unknown' {
+    if (outputTypesOf.has(id)) return outputTypesOf.get(id) ?? 'unknown';
+    outputTypesOf.set(id, undefined); // a reference back to it while it compiles is a cycle, reported later
+    const where = def.nodeWhere(id);
+    if (!NODE_NAME.test(id) || RESERVED_NODE_NAMES.has(id)) {
+      this.errors.push(`${where}: invalid node name: use 1-63 letters, digits, "_" or "-", starting with a letter${RESERVED_NODE_NAMES.has(id) ? ` ("${id}" is reserved)` : ''}`);
+      return new Map();
+    }
+    const upstream = new Set<string>();
+    const node = this.node(id, def.nodes[id]!, where, bindings, upstream);
+    if (!node) return new Map();
+    compiled.set(id, node);
+    upstreamOf.set(id, upstream);
+    outputTypesOf.set(id, node.outputTypes);
+    return node.outputTypes;
+  }
+
+  node(id: string, spec: NodeSpec, where: string, bindings: BindingScope, upstream: Set<string>): CompiledNode | undefined {
+    const isTask = spec.task !== undefined;
+    if (!isTask && spec.retries !== undefined) {
+      const kind = spec.subworkflow !== undefined ? 'subworkflow' : spec.branch !== undefined ? 'branch' : 'gate';
+      const instead = kind === 'subworkflow' ? ' (set retries on the task nodes inside it)' : kind === 'branch' ? ' (set retries on the task nodes of its arms)' : '';
+      this.errors.push(`${where}: retries: only task nodes retry, not a ${kind} node${instead}`);
+    }
+    const timeoutMs = spec.timeout === undefined ? undefined : parseDuration(spec.timeout);
+    if (spec.timeout !== undefined && timeoutMs === undefined) this.errors.push(`${where}: timeout: ${quote(spec.timeout)} is not a duration such as 90s or 1h30m`);
+    if (!isTask && spec.gate === undefined && spec.timeout !== undefined) this.errors.push(`${where}: timeout: only task and gate nodes take a timeout`);
+    return compileNodeOfKind(this, { id, spec, where, bindings, upstream, timeoutMs });
+  }
+
+  /** The failure handler: one task or subworkflow node that reads only the scope's inputs and the error. */
+  private handler(def: ScopeDefinition): CompiledScope | undefined {
+    const spec = def.onFailure!;
+    const where = `${def.where}: onFailure`;
+    if (spec.task === undefined && spec.subworkflow === undefined) {
+      this.errors.push(`${where}: a failure handler is a task or subworkflow node, not a ${spec.gate !== undefined ? 'gate' : 'branch'}`);
+      return undefined;
+    }
+    if (spec.after?.length) this.errors.push(`${where}: after: a failure handler runs when the workflow fails; it has no place in the DAG`);
+    for (const [input, binding] of Object.entries(spec.inputs ?? {})) {
+      const bad = readsNodeOtherThanError(binding);
+      if (bad) this.errors.push(`${where}: input ${quote(input)}: a failure handler reads only inputs.NAME and error.${[...ERROR_FIELDS.keys()].join('|')}, not ${quote(bad)}`);
+    }
+    const bindings: BindingScope = { workflowInputs: def.inputTypes, nodeOutputs: (n) => (n === 'error' ? ERROR_FIELDS : undefined) };
+    const upstream = new Set<string>();
+    const node = this.node(ON_FAILURE, spec, where, bindings, upstream);
+    if (!node) return undefined;
+    return { name: where, inputTypes: def.inputTypes, outputTypes: new Map(), nodes: [{ ...node, upstream: [] }], nodeById: new Map([[ON_FAILURE, { ...node, upstream: [] }]]), outputs: {}, onFailure: undefined };
+  }
+}
+
+function readsNodeOtherThanError(binding: Binding): string | undefined {
+  const stack = [binding];
+  while (stack.length) {
+    const b = stack.pop()!;
+    if ('from' in b) {
+      const head = b.from.split('.')[0];
+      if (head !== 'inputs' && head !== 'error') return b.from;
+    } else if ('list' in b) stack.push(...b.list);
+    else if ('dict' in b) stack.push(...Object.values(b.dict));
+  }
+  return undefined;
+}
+
+/**
+ * Levels of nested subworkflows and branch arms below a scope, with the node ids down to the deepest
+ * node (its status path) and the kind of the outermost one, for the error.
+ */
+function depthOf(scope: CompiledScope): { depth: number; path: string[]; kind: string } {
+  let deepest = { depth: 0, path: [] as string[], kind: '' };
+  for (const node of [...scope.nodes, ...(scope.onFailure?.nodes ?? [])]) {
+    for (const inner of innerScopes(node)) {
+      const below = depthOf(inner);
+      if (1 + below.depth > deepest.depth) deepest = { depth: 1 + below.depth, path: [node.id, ...below.path], kind: node.kind };
+    }
+  }
+  if (deepest.depth === 0 && scope.nodes.length) deepest.path = [scope.nodes[0]!.id];
+  return deepest;
+}
+
+/** Nodes a run of the scope may have at most: subworkflows expanded, every branch arm counted. */
+function countNodes(scope: CompiledScope): number {
+  let total = 0;
+  for (const node of [...scope.nodes, ...(scope.onFailure?.nodes ?? [])]) {
+    total += 1;
+    for (const inner of innerScopes(node)) total += countNodes(inner);
+    if (total > Number.MAX_SAFE_INTEGER / 2) return total;
+  }
+  return total;
+}
+
+function innerScopes(node: CompiledNode): CompiledScope[] {
+  if (node.kind === 'subworkflow') return [node.scope];
+  if (node.kind === 'branch') return node.arms.map((a) => a.scope);
+  return [];
 }
 
 function compileTask(name: string, task: TaskSpec, errors: string[]): CompiledTask {
@@ -184,10 +350,14 @@ function compileTask(name: string, task: TaskSpec, errors: string[]): CompiledTa
   ];
   for (const [field, text] of templated) for (const e of checkTemplate(text, known)) errors.push(`${where}: ${field}: ${e}`);
   if (task.timeout !== undefined && parseDuration(task.timeout) === undefined) errors.push(`${where}: timeout: ${quote(task.timeout)} is not a duration such as 90s or 1h30m`);
+  errors.push(...checkResources(task.container.resources, where));
+  for (const [i, input] of (task.cache?.ignoreInputs ?? []).entries()) {
+    if (!inputs.has(input)) errors.push(`${where}: cache.ignoreInputs[${i}]: ${quote(input)} is not an input of the task`);
+  }
   return { name, spec: task, inputs, outputs };
 }
 
-function parseInterface(decl: Record<string, string> | undefined, where: string, errors: string[]): Map<string, FlyteType> {
+export function parseInterface(decl: Record<string, string> | undefined, where: string, errors: string[]): Map<string, FlyteType> {
   const types = new Map<string, FlyteType>();
   for (const [name, text] of Object.entries(decl ?? {})) {
     if (!VARIABLE_NAME.test(name)) {
@@ -219,22 +389,21 @@ function checkWorkflowInputs(values: Record<string, unknown>, types: ReadonlyMap
   return inputs;
 }
 
-/** A zod issue as "where: field: reason", naming the node or task when the path is inside one. */
+/** A zod issue as "where: field: reason", naming the node, task or subworkflow when the path is inside one. */
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String);
   let where = 'workflow';
   let rest = path;
-  if ((path[0] === 'nodes' || path[0] === 'tasks') && path.length >= 2) {
-    where = `${path[0] === 'nodes' ? 'node' : 'task'} ${quote(path[1]!)}`;
+  if ((path[0] === 'nodes' || path[0] === 'tasks' || path[0] === 'subworkflows') && path.length >= 2) {
+    where = `${path[0] === 'nodes' ? 'node' : path[0] === 'tasks' ? 'task' : 'subworkflow'} ${quote(path[1]!)}`;
     rest = path.slice(2);
+    if (path[0] === 'subworkflows' && rest[0] === 'nodes' && rest.length >= 2) {
+      where = `${where}: node ${quote(rest[1]!)}`;
+      rest = rest.slice(2);
+    }
   }
   const field = rest.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
   return `${where}: ${field || '(spec)'}: ${issue.message}`;
-}
-
-/** kubectl reads YAML 1.1, where unquoted y, n, yes, no, on and off are booleans: `y:` arrives as "true". */
-function yamlBooleanHint(name: string): string {
-  return name === 'true' || name === 'false' ? ' (an unquoted YAML key y, n, yes, no, on or off is read as a boolean: quote it, e.g. "y")' : '';
 }
 
 function cap(errors: string[]): string[] {

@@ -1,4 +1,5 @@
 import { GROUP, PLURAL, VERSION } from '../api/flyteworkflow.ts';
+import { CACHE_PLURAL } from '../api/cache-entry.ts';
 
 const seg = encodeURIComponent;
 
@@ -10,3 +11,6 @@ export const podPath = (namespace: string, name: string): string => `${podsPath(
 export const eventsPath = (namespace: string): string => `/api/v1/namespaces/${seg(namespace)}/events`;
 export const leasePath = (namespace: string, name?: string): string =>
   `/apis/coordination.k8s.io/v1/namespaces/${seg(namespace)}/leases${name === undefined ? '' : `/${seg(name)}`}`;
+export const cacheEntriesPath = (namespace?: string): string =>
+  namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${seg(namespace)}/${CACHE_PLURAL}` : `/apis/${GROUP}/${VERSION}/${CACHE_PLURAL}`;
+export const cacheEntryPath = (namespace: string, name: string): string => `${cacheEntriesPath(namespace)}/${seg(name)}`;

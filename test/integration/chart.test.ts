@@ -71,6 +71,7 @@ const WORKFLOW_PERMISSIONS: [group: string, resource: string, verbs: string[]][]
   ['flyte.propeller.dev', 'flyteworkflows/finalizers', ['update']],
   ['', 'pods', ['create', 'delete', 'get', 'list', 'watch']],
   ['', 'events', ['create', 'patch']],
+  ['flyte.propeller.dev', 'cacheentries', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
 ];
 
 // ---------------------------------------------------------------------------------------------------------

@@ -120,6 +120,10 @@ The effective configuration file, as a dict: .Values.config plus what the chart 
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["create", "delete", "get", "list", "watch"]
+# Task caching: entries live in the workflows' namespaces; the propeller reserves, writes, renews and expires them.
+- apiGroups: ["flyte.propeller.dev"]
+  resources: ["cacheentries"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

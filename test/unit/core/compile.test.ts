@@ -153,6 +153,8 @@ test('compile accepts the regression example and orders slope before intercept',
   const cw = compiled(regressionSpec());
   assert.deepEqual(cw.nodes.map((n) => n.id), ['slope_val', 'intercept_val']);
   const intercept = cw.nodeById.get('intercept_val')!;
+  assert.equal(intercept.kind, 'task');
+  if (intercept.kind !== 'task') return;
   assert.deepEqual(intercept.upstream, ['slope_val']);
   assert.deepEqual(cw.nodeById.get('slope_val')!.downstream, ['intercept_val']);
   assert.deepEqual(cw.inputs, { x: [-3, 0, 3], y: [7, 4, -2] });

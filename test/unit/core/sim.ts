@@ -6,7 +6,8 @@
 import type { NodePhase, WorkflowPhase, WorkflowStatus } from '../../../src/api/flyteworkflow.ts';
 import { ANNOTATIONS, LABELS } from '../../../src/api/labels.ts';
 import type { Pod } from '../../../src/api/pod.ts';
-import { plan, type Action, type PlanConfig, type PlanResult, type WorkflowView } from '../../../src/core/plan.ts';
+import type { SignalSpec } from '../../../src/api/flyteworkflow.ts';
+import { plan, type Action, type CacheEntryView, type PlanConfig, type PlanResult, type WorkflowView } from '../../../src/core/plan.ts';
 import type { TaskPlugin } from '../../../src/core/task-plugin.ts';
 import { containerPlugin } from '../../../src/plugins/container/plugin.ts';
 import { SUM_TASKS } from './specs.ts';
@@ -20,6 +21,7 @@ export const CONFIG: PlanConfig = {
   defaultMaxParallelism: 0,
   imagePullGraceMs: 60_000,
   maxNodes: 1000,
+  cache: { enabled: true, ttlMs: 0, reservationMs: 30_000 },
 };
 
 export const PLUGINS: ReadonlyMap<string, TaskPlugin> = new Map([['container', containerPlugin]]);
@@ -40,6 +42,10 @@ export interface RoundRecord {
   now: number;
   before: WorkflowStatus | undefined;
   pods: Pod[];
+  /** The cache entries the round saw. */
+  cache: ReadonlyMap<string, CacheEntryView>;
+  /** The spec the round saw (signals change it). */
+  spec: unknown;
   result: PlanResult;
 }
 
@@ -55,6 +61,9 @@ export class Sim {
   readonly tasks: Record<string, TaskFn>;
   /** CreatePod actions refused because a pod of that name already existed. */
   readonly conflicts: string[] = [];
+  /** The namespace's cache entries, as an API server would keep them (creates that find a name taken do nothing). */
+  readonly cache = new Map<string, CacheEntryView>();
+  private version = 0;
   now = T0;
   private uid = 0;
 
@@ -91,8 +100,10 @@ export class Sim {
   step(): PlanResult {
     const pods = [...this.pods.values()].map(clone);
     const before = this.workflow.status && clone(this.workflow.status);
-    const result = plan({ workflow: { ...this.workflow, status: before }, pods, now: this.now, config: this.config, plugins: PLUGINS });
-    this.rounds.push({ now: this.now, before, pods, result });
+    const cache = new Map(this.cache);
+    const spec = clone(this.workflow.spec);
+    const result = plan({ workflow: { ...this.workflow, spec, status: before }, pods, now: this.now, config: this.config, plugins: PLUGINS, cache });
+    this.rounds.push({ now: this.now, before, pods, cache, spec, result });
     this.workflow.status = clone(result.status);
     for (const action of result.actions) this.apply(action);
     return result;
@@ -110,10 +121,48 @@ export class Sim {
       pod.metadata.creationTimestamp = iso(this.now);
       pod.status = { phase: 'Pending' };
       this.pods.set(name, pod);
-    } else {
+    } else if (action.type === 'DeletePod') {
       const pod = this.pods.get(action.podName);
       if (pod) pod.metadata.deletionTimestamp ??= iso(this.now);
+    } else {
+      this.applyCache(action);
     }
+  }
+
+  /** What the API server would do with a cache action: creates skip a taken name, CAS writes test the version. */
+  private applyCache(action: Exclude<Action, { type: 'CreatePod' | 'DeletePod' }>): void {
+    const rv = () => String(++this.version);
+    if (action.type === 'ReserveCache') {
+      const { name, ...rest } = action.entry;
+      const existing = this.cache.get(name);
+      if (action.replacing ? existing?.resourceVersion !== action.replacing : existing) return;
+      this.cache.set(name, { name, resourceVersion: rv(), ...clone(rest) });
+    } else if (action.type === 'WriteCache') {
+      const { name, ...rest } = action.entry;
+      const existing = this.cache.get(name);
+      if (existing && !action.replace) return;
+      const { reservedBy: _held, ...kept } = existing ?? { name, key: rest.key };
+      this.cache.set(name, { ...kept, name, resourceVersion: rv(), ...clone(rest), reservedBy: undefined } as CacheEntryView);
+      const entry = this.cache.get(name)!;
+      if (!entry.reservedBy) delete entry.reservedBy;
+    } else if (action.type === 'RenewCache') {
+      const entry = this.cache.get(action.name);
+      if (entry?.reservedBy?.uid === action.holder.uid && entry.reservedBy.node === action.holder.node) {
+        this.cache.set(action.name, { ...entry, resourceVersion: rv(), reservedBy: { ...entry.reservedBy, until: action.until } });
+      }
+    } else {
+      const entry = this.cache.get(action.name);
+      if (entry && !entry.outputs && entry.reservedBy?.uid === action.holder.uid && entry.reservedBy.node === action.holder.node) this.cache.delete(action.name);
+    }
+  }
+
+  /** Sends a gate its signal, as `kubectl patch` of spec.signals would. */
+  signal(path: string, signal: SignalSpec | undefined): void {
+    const spec = this.workflow.spec as { signals?: Record<string, SignalSpec> };
+    spec.signals = { ...spec.signals };
+    if (signal === undefined) delete spec.signals[path];
+    else spec.signals[path] = signal;
+    this.workflow.generation = (this.workflow.generation ?? 1) + 1;
   }
 
   advance(ms: number): void {
@@ -223,4 +272,4 @@ export function attemptOf(pod: Pod): number {
 }
 
 export const actionSummary = (result: PlanResult): string[] =>
-  result.actions.map((a) => (a.type === 'CreatePod' ? `create ${a.pod.metadata.name}` : `delete ${a.podName}`));
+  result.actions.map((a) => (a.type === 'CreatePod' ? `create ${a.pod.metadata.name}` : a.type === 'DeletePod' ? `delete ${a.podName}` : `${a.type} ${a.node}`));
