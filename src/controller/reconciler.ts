@@ -505,7 +505,7 @@ function isAlive(pod: Pod): boolean {
 function oversizedFailure(status: WorkflowStatus, bytes: number, limit: number, now: number): WorkflowStatus {
   const message = `the workflow status would take ${bytes} bytes even compacted, over the ${limit} bytes left by the object size limit (workflow.maxObjectBytes); use fewer nodes or smaller outputs`;
   const nodes = Object.fromEntries(Object.entries(status.nodes ?? {}).map(([id, n]) => [id, { phase: n.phase, attempts: n.attempts } as NodeStatus]));
-  return { ...status, outputs: undefined, nodes, phase: 'Failed', message, finishedAt: new Date(now).toISOString(), error: { kind: 'Permanent', code: 'StatusTooLarge', message } };
+  return { ...status, outputs: undefined, nodes, phase: 'Failed', message, finishedAt: new Date(now).toISOString(), error: { kind: 'Permanent', code: Codes.StatusTooLarge, message } };
 }
 
 /**

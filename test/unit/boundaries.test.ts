@@ -392,3 +392,19 @@ test('src/, tools/, bench/ and test/ respect the import boundaries', () => {
   const violations = files.flatMap((file) => checkFile(file, readFileSync(join(repoRoot, file), 'utf8')));
   assert.deepEqual(violations, [], `import boundary violations:\n  ${violations.join('\n  ')}`);
 });
+
+/** An error code written as a string literal where a status or error is built, instead of one from src/error-codes.ts. */
+const FREE_CODE = () => /\bcode:\s*['"`][A-Za-z]+['"`]|\bsuper\(\s*['"`][A-Z][A-Za-z]+['"`]\s*,|new PropellerError\(\s*['"`][A-Z][A-Za-z]+['"`]/g;
+
+test('error codes come from src/error-codes.ts, not string literals', () => {
+  const offenders = sourceFiles('src')
+    .filter((file) => file !== 'src/error-codes.ts')
+    .flatMap((file) => {
+      const text = readFileSync(join(repoRoot, file), 'utf8');
+      return [...text.matchAll(FREE_CODE())].map((m) => `${file}:${text.slice(0, m.index).split('\n').length}: ${m[0]}`);
+    })
+    // zod's own issue code, which is not one of ours.
+    .filter((hit) => !/code:\s*'custom'/.test(hit));
+  assert.deepEqual(offenders, [], `use Codes.X from src/error-codes.ts:\n  ${offenders.join('\n  ')}`);
+  assert.ok(FREE_CODE().test("error: { kind: 'User', code: 'Oops', message }") && FREE_CODE().test("super('Gone', message)"), 'the pattern finds a literal code');
+});
