@@ -104,7 +104,7 @@ class WorkflowRound {
     if (!prev.phase) {
       this.top.phase = 'Pending';
       this.top.startedAt = round.nowIso;
-      round.event('Normal', 'Started', `workflow started with ${cw.nodes.length} nodes`);
+      round.event('Normal', 'Started', `workflow started with ${cw.nodes.length} node${cw.nodes.length === 1 ? '' : 's'}`);
     }
     this.top.observedGeneration = wf.generation;
     initScope(round, this.root);

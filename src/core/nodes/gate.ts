@@ -104,7 +104,11 @@ function decide(ctx: NodeContext<CompiledGateNode>, gate: Exclude<GateKind, { ki
     return true;
   }
   if (signal.approved !== undefined) return refuse(ctx, `this gate waits for a value of type ${formatType(gate.type)} in {value: ...}, not an approval`);
-  if (signal.value === undefined) return refuse(ctx, `the signal has no value; send {value: ...} of type ${formatType(gate.type)}`);
+  if (signal.value === undefined) {
+    // A merge patch cannot write a null: it deletes the field. Say how to send one.
+    const nullHint = gate.type.kind === 'optional' ? `; to send null, use a JSON patch: --type json -p '[{"op":"add","path":"/spec/signals/${ctx.path.replaceAll('~', '~0').replaceAll('/', '~1')}","value":{"value":null}}]'` : '';
+    return refuse(ctx, `the signal has no value; send {value: ...} of type ${formatType(gate.type)}${nullHint}`);
+  }
   const mismatch = checkValue(gate.type, signal.value);
   if (mismatch) return refuse(ctx, `the value does not fit: ${formatMismatch(mismatch)}`);
   ctx.succeed({ [SIGNAL_OUTPUT]: signal.value }, { gate: { decision: 'Received', at: round.nowIso }, message: `received ${describeValue(signal.value)}` });
