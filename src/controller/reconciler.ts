@@ -349,7 +349,7 @@ export class Reconciler {
   private compile(wf: FlyteWorkflow): CompileResult {
     const memo = this.compiled.get(wf.metadata.uid);
     if (memo && memo.generation === wf.metadata.generation) return memo.result;
-    const result = compileWorkflow(wf.spec, { maxNodes: this.deps.planConfig.maxNodes });
+    const result = compileWorkflow(wf.spec, { maxNodes: this.deps.planConfig.maxNodes, maxDepth: this.deps.planConfig.maxDepth });
     this.compiled.set(wf.metadata.uid, { generation: wf.metadata.generation, result });
     return result;
   }

@@ -106,6 +106,7 @@ class WorkflowRound {
       this.top.startedAt = round.nowIso;
       round.event('Normal', 'Started', `workflow started with ${cw.nodes.length} node${cw.nodes.length === 1 ? '' : 's'}`);
     }
+    if (prev.observedGeneration !== wf.generation) this.warnUnknownSignals();
     this.top.observedGeneration = wf.generation;
     initScope(round, this.root);
     this.settle(round.input.outcomes ?? []);
@@ -143,13 +144,27 @@ class WorkflowRound {
     return this.failed(advanced);
   }
 
+  /**
+   * Signals that name no gate (a typo, a branch's path) would wait forever unnoticed: say so once per
+   * change of the spec, when the signal arrives.
+   */
+  private warnUnknownSignals(): void {
+    for (const path of Object.keys(this.cw.signals)) {
+      const node = findNode(this.cw, path);
+      if (node?.kind === 'gate') continue;
+      const why = node ? `${JSON.stringify(path)} is a ${node.kind} node, not a gate` : `no gate has the path ${JSON.stringify(path)}`;
+      this.round.event('Warning', 'SignalUnknown', `spec.signals: ${why}; the signal is ignored`);
+    }
+  }
+
   /** The outcomes of actions an earlier call asked for that did not happen, settled like anything else. */
   private settle(outcomes: readonly ActionOutcome[]): void {
     const { round } = this;
     for (const outcome of outcomes) {
       if (outcome.ok) continue;
       const { action, failure } = outcome;
-      if (failure.kind !== 'NotRun' && action.type !== 'RenewCache' && action.type !== 'ReleaseCache') round.retry = true;
+      // Cache bookkeeping is best effort: a lost write costs a later miss, not a retry of the round.
+      if (failure.kind !== 'NotRun' && action.type !== 'RenewCache' && action.type !== 'ReleaseCache' && action.type !== 'WriteCache') round.retry = true;
       if (action.type === 'CreatePod') {
         const node = findNode(this.cw, action.node);
         if (failure.kind === 'Rejected' && node) {

@@ -99,7 +99,7 @@ function decide(ctx: NodeContext<CompiledGateNode>, gate: Exclude<GateKind, { ki
       return true;
     }
     ctx.set({ gate: { decision: 'Rejected', at: round.nowIso, ...(signal.reason ? { detail: signal.reason } : {}) } });
-    round.event('Warning', 'GateRejected', `rejected${reason}`, ctx.path);
+    round.event('Warning', 'GateRejected', `rejected${reason || ' (no reason given)'}`, ctx.path);
     ctx.fail({ kind: 'User', code: Codes.GateRejected, message: `rejected${reason || ' (no reason given)'}` });
     return true;
   }

@@ -60,7 +60,7 @@ export function cacheOnStart(ctx: Ctx): 'hit' | 'wait' | 'run' {
   return 'wait';
 }
 
-/** While the holder's pod runs, it renews its reservation at half-time. */
+/** While the holder waits for a slot or a retry, and while its pod runs, it renews its reservation at half-time. */
 export function cacheWhileRunning(ctx: Ctx): void {
   const { round, node } = ctx;
   const policy = round.input.config.cache;
@@ -71,6 +71,8 @@ export function cacheWhileRunning(ctx: Ctx): void {
   if (!held || !sameHolder(held, me)) return;
   const renewAt = Date.parse(held.until) - policy.reservationMs / 2;
   if (round.now >= renewAt) {
+    // A node may be looked at twice in a round (observed, then started); it renews once.
+    if (round.actions.some((a) => a.type === 'RenewCache' && a.node === ctx.path)) return;
     round.act({ type: 'RenewCache', node: ctx.path, name: key.name, holder: me, until: new Date(round.now + policy.reservationMs).toISOString() });
     round.wake(round.now + policy.reservationMs / 2);
   } else {
@@ -94,7 +96,8 @@ export function cacheOnSuccess(ctx: Ctx, outputs: Record<string, unknown>): void
     entry: { ...content(ctx, key), outputs, ...(expiresAt ? { expiresAt } : {}) },
     replace: entry !== undefined || round.cw.overwriteCache || node.task.spec.cache.serialize === true,
   });
-  ctx.set({ cache: 'Populated' });
+  // Skipped stays: it says the lookup was skipped and the entry replaced (overwriteCache).
+  if (status.cache === 'Miss') ctx.set({ cache: 'Populated' });
 }
 
 /** A holder that failed for good or was stopped gives its reservation back, so a waiter can run at once. */

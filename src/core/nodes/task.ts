@@ -52,7 +52,11 @@ export const taskHandler: NodeHandler<CompiledTaskNode> = {
     }
     const { round } = ctx;
     if (!ctx.scope.unbudgeted && round.budget <= 0) {
-      if (status.phase === 'Pending') ctx.set({ readyAt: status.readyAt ?? round.nowIso, message: `waiting: at most ${round.parallelism} task pods run at once (maxParallelism)` });
+      if (status.phase === 'Pending') {
+        ctx.set({ readyAt: status.readyAt ?? round.nowIso, message: `waiting: at most ${round.parallelism} task pods run at once (maxParallelism)` });
+        // A cache holder waiting for a slot keeps its reservation, or a waiter would take it over.
+        cacheWhileRunning(ctx);
+      }
       return 'blocked';
     }
     return startAttempt(ctx, status.phase === 'Pending' ? 0 : (status.attempts ?? 1));
@@ -76,7 +80,11 @@ export const taskHandler: NodeHandler<CompiledTaskNode> = {
         message: undefined,
       });
     }
-    if (!POD_ACTIVE.has(status.phase)) return;
+    if (!POD_ACTIVE.has(status.phase)) {
+      // So does one waiting out its backoff.
+      if (status.phase === 'Retrying') cacheWhileRunning(ctx);
+      return;
+    }
 
     const pod = pods?.get((status.attempts ?? 1) - 1);
     if (!pod) {
@@ -142,6 +150,7 @@ export const taskHandler: NodeHandler<CompiledTaskNode> = {
 function failAttempt(ctx: NodeContext<CompiledTaskNode>, error: Parameters<NodeContext['failAttempt']>[0]): void {
   ctx.failAttempt(error);
   if (ctx.status().phase === 'Failed') cacheOnFailure(ctx);
+  else cacheWhileRunning(ctx);
 }
 
 /** Asks for the attempt's pod; 'failed' when the pod cannot be built and the attempt failed at once. */
