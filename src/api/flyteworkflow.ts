@@ -221,7 +221,7 @@ const Subworkflow = z
   })
   .describe('A named workflow that nodes of this workflow (or of other subworkflows) run inside one node.');
 
-const Signal = z
+export const Signal = z
   .object({
     approved: z.boolean().optional().describe('For an approve gate: true passes, false fails the node.'),
     reason: z.string().max(1024).optional().describe('Why it was approved or rejected.'),

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { WorkflowSpec, type Binding, type NodeSpec, type TaskSpec } from '../api/flyteworkflow.ts';
+import { Signal, WorkflowSpec, type Binding, type NodeSpec, type SignalSpec, type TaskSpec } from '../api/flyteworkflow.ts';
 import { checkBinding, type BindingScope } from './bindings.ts';
 import {
   DEFAULT_MAX_DEPTH,
@@ -42,7 +42,11 @@ export const ERROR_FIELDS: ReadonlyMap<string, FlyteType> = new Map<string, Flyt
  * the field and the reason.
  */
 export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): CompileResult {
+
   // What the schema check cannot see: nesting that would overflow its recursion, and "__proto__" keys it would drop.
+  // Signals are patched into running workflows by hand: a bad one is refused at its gate, never fatal.
+  const { signals, refusedSignals } = parseSignals(rawSpec);
+  if (isObject(rawSpec) && Object.hasOwn(rawSpec, 'signals')) rawSpec = withoutSignals(rawSpec);
   const problem = findJsonProblem(rawSpec, MAX_SPEC_DEPTH);
   if (problem?.kind === 'tooDeep') return { ok: false, errors: [`workflow: (spec): nested more than ${MAX_SPEC_DEPTH} levels deep`] };
   if (problem?.kind === 'protoKey') return { ok: false, errors: cap([`workflow: ${problem.path}: "__proto__" is not allowed as a name`]) };
@@ -102,7 +106,8 @@ export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): Compil
       failurePolicy: spec.failurePolicy ?? 'FailImmediately',
       timeoutMs,
       overwriteCache: spec.overwriteCache ?? false,
-      signals: spec.signals ?? {},
+      signals,
+      refusedSignals,
       expandedNodes,
     },
   };
@@ -307,26 +312,37 @@ function readsNodeOtherThanError(binding: Binding): string | undefined {
  * Levels of nested subworkflows and branch arms below a scope, with the node ids down to the deepest
  * node (its status path) and the kind of the outermost one, for the error.
  */
-function depthOf(scope: CompiledScope): { depth: number; path: string[]; kind: string } {
-  let deepest = { depth: 0, path: [] as string[], kind: '' };
+type Depth = { depth: number; path: string[]; kind: string };
+
+/**
+ * Levels of nested subworkflows and branch arms below a scope. Memoized per scope: subworkflows are
+ * shared, and without it a chain of them each run by many nodes would take exponential time.
+ */
+function depthOf(scope: CompiledScope, memo = new Map<CompiledScope, Depth>()): Depth {
+  const known = memo.get(scope);
+  if (known) return known;
+  let deepest: Depth = { depth: 0, path: [], kind: '' };
   for (const node of [...scope.nodes, ...(scope.onFailure?.nodes ?? [])]) {
     for (const inner of innerScopes(node)) {
-      const below = depthOf(inner);
+      const below = depthOf(inner, memo);
       if (1 + below.depth > deepest.depth) deepest = { depth: 1 + below.depth, path: [node.id, ...below.path], kind: node.kind };
     }
   }
   if (deepest.depth === 0 && scope.nodes.length) deepest.path = [scope.nodes[0]!.id];
+  memo.set(scope, deepest);
   return deepest;
 }
 
-/** Nodes a run of the scope may have at most: subworkflows expanded, every branch arm counted. */
-function countNodes(scope: CompiledScope): number {
+/** Nodes a run of the scope may have at most: subworkflows expanded, every branch arm counted. Memoized like depthOf. */
+function countNodes(scope: CompiledScope, memo = new Map<CompiledScope, number>()): number {
+  const known = memo.get(scope);
+  if (known !== undefined) return known;
   let total = 0;
   for (const node of [...scope.nodes, ...(scope.onFailure?.nodes ?? [])]) {
     total += 1;
-    for (const inner of innerScopes(node)) total += countNodes(inner);
-    if (total > Number.MAX_SAFE_INTEGER / 2) return total;
+    for (const inner of innerScopes(node)) total += countNodes(inner, memo);
   }
+  memo.set(scope, total);
   return total;
 }
 
@@ -424,4 +440,35 @@ function bound(error: string): string {
   if (/[\uD800-\uDBFF]/.test(error[head - 1]!)) head--;
   if (/[\uDC00-\uDFFF]/.test(error[tail]!)) tail++;
   return `${error.slice(0, head)}…${error.slice(tail)}`;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function withoutSignals(spec: Record<string, unknown>): Record<string, unknown> {
+  const { signals: _signals, ...rest } = spec;
+  return rest;
+}
+
+/**
+ * spec.signals, entry by entry: each well-formed signal is kept, and each malformed one (nested too deep,
+ * a "__proto__" key, the wrong shape) is refused with a reason its gate will show, so a bad patch never
+ * fails a running workflow.
+ */
+function parseSignals(spec: unknown): { signals: Record<string, SignalSpec>; refusedSignals: Record<string, string> } {
+  const signals: Record<string, SignalSpec> = {};
+  const refusedSignals: Record<string, string> = {};
+  const raw = isObject(spec) ? spec['signals'] : undefined;
+  if (!isObject(raw)) return { signals, refusedSignals };
+  for (const [path, entry] of Object.entries(raw)) {
+    if (path === '__proto__') continue;
+    const problem = findJsonProblem(entry, MAX_SPEC_DEPTH);
+    if (problem) {
+      refusedSignals[path] = problem.kind === 'tooDeep' ? `the signal is nested more than ${MAX_SPEC_DEPTH} levels deep` : `${problem.path}: "__proto__" is not allowed as a name`;
+      continue;
+    }
+    const parsed = Signal.safeParse(entry);
+    if (parsed.success) signals[path] = parsed.data;
+    else refusedSignals[path] = parsed.error.issues.map((i) => `${i.path.join('.') || 'the signal'}: ${i.message}`).join('; ');
+  }
+  return { signals, refusedSignals };
 }

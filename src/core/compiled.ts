@@ -86,7 +86,10 @@ export interface CompiledWorkflow extends CompiledScope {
   failurePolicy: FailurePolicy;
   timeoutMs: number | undefined;
   overwriteCache: boolean;
+  /** Well-formed signals by gate path. */
   signals: Readonly<Record<string, SignalSpec>>;
+  /** Malformed signals by gate path, with why: their gates refuse them and keep waiting. */
+  refusedSignals: Readonly<Record<string, string>>;
   /** Nodes of every scope, each subworkflow counted once per node that runs it and every branch arm counted. */
   expandedNodes: number;
 }

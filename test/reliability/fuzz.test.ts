@@ -1,26 +1,40 @@
 // Property-based fuzzing of specs through compileWorkflow and plan (pure, no cluster). Valid specs are
-// generated, then mutated: fields dropped, keys renamed, values retyped, bindings swapped, cycles added,
-// random JSON put anywhere, huge and odd strings, deep nesting, numbers out of range. Arbitrary JSON is
-// thrown at them too. Properties:
-//   - compileWorkflow and plan never throw;
-//   - an invalid spec never yields a CreatePod action, and fails with InvalidWorkflow and a bounded message;
-//   - a valid spec's first round creates pods only for root nodes (computed here from the raw spec),
-//     within the parallelism limit, with distinct valid DNS-1123 pod names.
-// Full: 20,000 cases; smoke: 1,000. RELIABILITY_SEED replays a run.
+// generated (task DAGs, and specs with branches, subworkflows, gates, failure handlers, cached tasks,
+// signals and overwriteCache: fuzz-control-flow.ts), then mutated: fields dropped, keys renamed, values
+// retyped, bindings swapped, cycles added, conditions garbled, subworkflows made recursive, signals
+// scrambled, random JSON put anywhere, huge and odd strings, deep nesting, numbers out of range.
+// Arbitrary JSON is thrown at them too. Properties:
+//   - compileWorkflow and plan never throw, and take well under a second on any of these specs;
+//   - an invalid spec never yields a CreatePod action, and fails with InvalidWorkflow and a bounded message
+//     whose every error says where (workflow, node, task or subworkflow);
+//   - a valid spec's first round creates pods only for task nodes whose dependencies (computed here from
+//     the raw spec, through subworkflows, branch arms and failure handlers) have succeeded, within the
+//     parallelism limit, with distinct valid DNS-1123 pod names.
+// Then valid control-flow specs run many rounds of plan with random signals (approvals, rejections, values
+// that fit or not, junk) and random pod outcomes (success, failure, OOM, eviction, deletion, bad outputs,
+// time passing): plan never throws, never starts a node before its dependencies, never asks for a pod
+// that exists, and stops asking for pods once the workflow is finished.
+// Full: 20,000 specs and 2,000 runs; smoke: 1,000 and 150. RELIABILITY_SEED replays a run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Binding } from '../../src/api/flyteworkflow.ts';
+import { ANNOTATIONS } from '../../src/api/labels.ts';
 import { compileWorkflow } from '../../src/core/compile.ts';
 import { plan, type PlanConfig, type PlanResult } from '../../src/core/plan.ts';
 import type { TaskPlugin } from '../../src/core/task-plugin.ts';
 import { containerPlugin } from '../../src/plugins/container/plugin.ts';
 import { randomDag, specOf } from '../unit/core/random-dag.ts';
+import { Sim } from '../unit/core/sim.ts';
 import { regressionSpec, task } from '../unit/core/specs.ts';
 import { runSeed, withRow } from './fault-row.ts';
+import { controlFlowArbitrary, Dice, gatePaths, randomSignal, randomSignals, TASK_FUNCTIONS, unmetDependencies } from './fuzz-control-flow.ts';
 import { SCALE } from './results.ts';
 
 const TOTAL = SCALE === 'full' ? 20_000 : 1_000;
+const RUNS = SCALE === 'full' ? 2_000 : 150;
+const MAX_ROUNDS = 60;
+/** compileWorkflow and plan on one spec: far above what any case takes, far below a stuck loop. */
+const CASE_TIME_LIMIT_MS = 2_000;
 const SEED = runSeed('fuzz');
 const PLUGINS: ReadonlyMap<string, TaskPlugin> = new Map([['container', containerPlugin]]);
 const NOW = Date.parse('2025-01-01T00:00:00Z');
@@ -61,11 +75,6 @@ function typedSpec(): Json {
   };
 }
 
-const validSpec: fc.Arbitrary<Json> = fc.oneof(
-  { weight: 6, arbitrary: randomDag(12).map((d) => specOf(d) as Json) },
-  { weight: 1, arbitrary: fc.constant(null).map(() => regressionSpec() as Json) },
-  { weight: 2, arbitrary: fc.constant(null).map(() => typedSpec()) },
-);
 
 // ---------------------------------------------------------------------------------------------------------
 // Hostile values
@@ -90,6 +99,15 @@ const oddNumber: fc.Arbitrary<number> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
 );
+/** Specs of every kind: task DAGs, every type, and the control-flow kinds (mostly valid, some with deliberate mistakes). */
+const validSpec: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 6, arbitrary: randomDag(12).map((d) => specOf(d) as Json) },
+  { weight: 1, arbitrary: fc.constant(null).map(() => regressionSpec() as Json) },
+  { weight: 2, arbitrary: fc.constant(null).map(() => typedSpec()) },
+  { weight: 6, arbitrary: controlFlowArbitrary(oddString, 0) as fc.Arbitrary<Json> },
+  { weight: 3, arbitrary: controlFlowArbitrary(oddString, 0.04) as fc.Arbitrary<Json> },
+);
+
 /** Only objects built in memory carry these; JSON cannot. */
 const nonJsonNumber = fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
 
@@ -112,7 +130,7 @@ const payload: fc.Arbitrary<unknown> = fc.oneof(
 // ---------------------------------------------------------------------------------------------------------
 // Mutations
 
-const KINDS = ['drop', 'rename', 'retype', 'swap', 'swapBindings', 'cycle', 'selfLoop', 'json', 'string', 'key', 'number', 'deep', 'dangling', 'dupNode'] as const;
+const KINDS = ['drop', 'rename', 'retype', 'swap', 'swapBindings', 'cycle', 'selfLoop', 'json', 'string', 'key', 'number', 'deep', 'dangling', 'dupNode', 'condition', 'recurse', 'signals'] as const;
 type Kind = (typeof KINDS)[number];
 interface Mutation {
   kind: Kind;
@@ -260,6 +278,32 @@ function applyMutation(spec: unknown, m: Mutation): unknown {
       const refs = [`ghost.o`, `inputs.ghost`, `${nodes[0] ?? 'a'}.nope`, 'inputs', '.', `${m.text}.o`, `inputs.${m.text}`];
       return setAt(spec, pick(bs, m.a), { from: refs[m.b % refs.length] });
     }
+    case 'condition': {
+      // A branch condition replaced by garbage: odd text, random JSON, or a condition turned inside out.
+      const whens = all.filter((p) => p.at(-1) === 'when');
+      if (!whens.length) return spec;
+      const p = pick(whens, m.a);
+      const old = getAt(spec, p);
+      const garbled = typeof old === 'string' ? [old.split('').reverse().join(''), old.replace(/==/g, '='), `${old} and`, `(${old}`, old.toUpperCase(), old.replace(/ /g, '')][m.b % 6]! : m.text;
+      return setAt(spec, p, [m.text, garbled, m.payload][m.b % 3]);
+    }
+    case 'recurse': {
+      // A subworkflow node (anywhere: in a subworkflow, an arm, a handler) made to run another one, or its own.
+      const names = Object.keys(((spec as Record<string, unknown>)['subworkflows'] as Record<string, unknown> | undefined) ?? {});
+      const refs = all.filter((p) => p.at(-1) === 'subworkflow' && typeof getAt(spec, p) === 'string');
+      if (!refs.length) return spec;
+      const p = pick(refs, m.a);
+      const own = p[0] === 'subworkflows' ? String(p[1]) : undefined;
+      return setAt(spec, p, own !== undefined && m.b % 2 === 0 ? own : names.length ? names[m.b % names.length] : m.text);
+    }
+    case 'signals': {
+      // Signals for every gate and more: shapes of every kind, junk paths, or random JSON in their place.
+      const dice = new Dice(m.a + 1, [m.text]);
+      const signals: Record<string, unknown> = randomSignals(dice, gatePaths(spec as Record<string, unknown>, 3), 0.7);
+      if (m.b % 3 === 0) signals[m.text] = m.payload;
+      if (m.b % 5 === 0) return setAt(spec, ['signals'], m.payload);
+      return setAt(spec, ['signals'], signals);
+    }
     case 'dupNode': {
       if (!nodes.length) return spec;
       // Many copies of a node: over small node limits, and names that differ only in case or punctuation.
@@ -280,14 +324,18 @@ interface Case {
   viaJson: boolean;
 }
 
-const config: fc.Arbitrary<PlanConfig> = fc.record({
-  maxSystemRetries: fc.nat(3),
-  backoffBaseMs: fc.constant(1000),
-  backoffMaxMs: fc.constant(60_000),
-  defaultMaxParallelism: fc.nat(30),
-  imagePullGraceMs: fc.constant(60_000),
-  maxNodes: fc.oneof(fc.constant(10_000), fc.integer({ min: 1, max: 40 })),
-});
+const config: fc.Arbitrary<PlanConfig> = fc
+  .record({
+    maxSystemRetries: fc.nat(3),
+    backoffBaseMs: fc.constant(1000),
+    backoffMaxMs: fc.constant(60_000),
+    defaultMaxParallelism: fc.nat(30),
+    imagePullGraceMs: fc.constant(60_000),
+    maxNodes: fc.oneof(fc.constant(10_000), fc.integer({ min: 1, max: 40 })),
+    maxDepth: fc.oneof(fc.constant(10), fc.integer({ min: 1, max: 4 })),
+    cache: fc.option(fc.record({ enabled: fc.boolean(), ttlMs: fc.constantFrom(0, 60_000), reservationMs: fc.constant(30_000) }), { nil: undefined }),
+  })
+  .map(({ cache, ...rest }) => (cache ? { ...rest, cache } : rest));
 
 const mutatedCase: fc.Arbitrary<Case> = fc.record({ base: validSpec, mutations: fc.array(mutation, { minLength: 1, maxLength: 4 }), config, viaJson: fc.boolean() }).map(({ base, mutations, config, viaJson }) => {
   // The generated specs share objects (the sum task): mutate a copy.
@@ -319,27 +367,9 @@ const arbitraryCase: fc.Arbitrary<Case> = fc
 // ---------------------------------------------------------------------------------------------------------
 // The properties
 
-/** Nodes each node depends on, read from the raw spec independently of compile (from heads and after). */
-function rawDependencies(spec: Record<string, unknown>): Map<string, Set<string>> {
-  const deps = new Map<string, Set<string>>();
-  const nodes = spec['nodes'] as Record<string, { inputs?: Record<string, Binding>; after?: string[] }>;
-  for (const [id, node] of Object.entries(nodes)) {
-    const set = new Set<string>(node.after ?? []);
-    const stack: unknown[] = Object.values(node.inputs ?? {});
-    while (stack.length) {
-      const b = stack.pop() as Record<string, unknown>;
-      if (typeof b.from === 'string') {
-        const head = b.from.slice(0, b.from.indexOf('.'));
-        if (head !== 'inputs') set.add(head);
-      } else if (Array.isArray(b.list)) stack.push(...b.list);
-      else if (b.dict && typeof b.dict === 'object') stack.push(...Object.values(b.dict));
-    }
-    deps.set(id, set);
-  }
-  return deps;
-}
-
-const stats = { cases: 0, valid: 0, invalid: 0, podsAsked: 0, bySource: { mutated: 0, valid: 0, arbitrary: 0 } as Record<string, number> };
+const stats = { cases: 0, valid: 0, controlFlow: 0, invalid: 0, podsAsked: 0, slowestMs: 0, bySource: { mutated: 0, valid: 0, arbitrary: 0 } as Record<string, number> };
+/** Errors start with where they are: the workflow, a node, a task or a subworkflow (its nodes, its handler). */
+const SAYS_WHERE = /^(workflow|node "|task "|subworkflow "|… and \d+ more errors)/;
 
 function check(c: Case): void {
   let spec = c.spec;
@@ -352,8 +382,12 @@ function check(c: Case): void {
   }
   stats.cases++;
   stats.bySource[c.source]!++;
-  const compiled = compileWorkflow(spec, { maxNodes: c.config.maxNodes });
+  const started = performance.now();
+  const compiled = compileWorkflow(spec, { maxNodes: c.config.maxNodes, maxDepth: c.config.maxDepth });
   const result: PlanResult = plan({ workflow: { name: 'fuzz', namespace: 'ns', uid: 'uid', generation: 1, spec }, pods: [], now: NOW, config: c.config, plugins: PLUGINS });
+  const elapsed = performance.now() - started;
+  stats.slowestMs = Math.max(stats.slowestMs, elapsed);
+  assert.ok(elapsed < CASE_TIME_LIMIT_MS, `compileWorkflow and plan took ${elapsed.toFixed(0)} ms on one spec`);
   const creates = result.actions.filter((a) => a.type === 'CreatePod');
   assert.deepEqual(result.actions.filter((a) => a.type === 'DeletePod'), [], 'a first round with no pods deletes nothing');
   assert.doesNotThrow(() => JSON.stringify(result.status), 'the status is JSON');
@@ -361,36 +395,37 @@ function check(c: Case): void {
   if (!compiled.ok) {
     stats.invalid++;
     assert.deepEqual(creates, [], 'an invalid spec yields no CreatePod');
+    assert.deepEqual(result.actions, [], 'an invalid spec yields no action at all');
     assert.equal(result.status.phase, 'Failed');
     assert.equal(result.status.error?.code, 'InvalidWorkflow');
     assert.ok(result.status.message?.startsWith('invalid workflow: '), result.status.message);
     assert.ok(compiled.errors.length >= 1 && compiled.errors.length <= 21, `1 to 20 errors (+1 summary line), got ${compiled.errors.length}`);
-    for (const e of compiled.errors) assert.match(e, /^(workflow|node "|task "|… and \d+ more errors)/, `each error says where: ${e.slice(0, 200)}`);
+    for (const e of compiled.errors) assert.match(e, SAYS_WHERE, `each error says where: ${e.slice(0, 200)}`);
     // A 100 KB name or a 10,000-node cycle must not flood the status: each error is bounded.
     for (const e of compiled.errors) assert.ok(e.length <= MESSAGE_LIMIT, `an error of ${e.length} characters: ${e.slice(0, 200)}…`);
     return;
   }
   stats.valid++;
+  if (compiled.workflow.onFailure || compiled.workflow.nodes.some((n) => n.kind !== 'task')) stats.controlFlow++;
   stats.podsAsked += creates.length;
   assert.notEqual(result.status.error?.code, 'InvalidWorkflow', 'plan agrees with compileWorkflow that the spec is valid');
-  const deps = rawDependencies(spec as Record<string, unknown>);
   const names = new Set<string>();
   for (const a of creates) {
     if (a.type !== 'CreatePod') continue;
-    assert.ok(deps.has(a.node), `a pod for an unknown node ${a.node}`);
-    assert.deepEqual([...deps.get(a.node)!], [], `the first round created a pod for ${a.node}, which depends on ${[...deps.get(a.node)!].join(', ')}`);
+    const unmet = unmetDependencies(spec as Record<string, unknown>, a.node, result.status);
+    assert.deepEqual(unmet, [], `the first round created a pod for ${a.node} before its dependencies were met`);
     assert.equal(a.attempt, 0);
     assert.match(a.pod.metadata.name, DNS_LABEL, 'the pod name is a DNS-1123 label');
     assert.ok(!names.has(a.pod.metadata.name), `pod name ${a.pod.metadata.name} used twice`);
     names.add(a.pod.metadata.name);
   }
+  // A failure handler runs whatever the limit says (it must be able to finish the workflow).
+  const budgeted = creates.filter((a) => !a.node.split('/').includes('onFailure'));
   const wanted = (spec as { maxParallelism?: number }).maxParallelism ?? c.config.defaultMaxParallelism;
-  if (wanted > 0) assert.ok(creates.length <= wanted, `${creates.length} pods asked for at once, over the limit of ${wanted}`);
-  const roots = [...deps.values()].filter((d) => d.size === 0).length;
-  assert.ok(creates.length <= roots, `more pods (${creates.length}) than root nodes (${roots})`);
+  if (wanted > 0) assert.ok(budgeted.length <= wanted, `${budgeted.length} pods asked for at once, over the limit of ${wanted}`);
 }
 
-test('fuzzed specs through compileWorkflow and plan: never throw, never start an invalid workflow, start only roots of a valid one', { timeout: 600_000 }, async () => {
+test('fuzzed specs through compileWorkflow and plan: never throw, never start an invalid workflow, start only ready nodes of a valid one', { timeout: 600_000 }, async () => {
   const share = { mutated: Math.round(TOTAL * 0.7), valid: Math.round(TOTAL * 0.1), arbitrary: 0 };
   share.arbitrary = TOTAL - share.mutated - share.valid;
   const started = Date.now();
@@ -406,11 +441,116 @@ test('fuzzed specs through compileWorkflow and plan: never throw, never start an
     row.injected = stats.cases;
     row.workflows = stats.cases;
     const valid = stats.valid;
-    row.outcome = `${stats.cases} specs (${stats.bySource['mutated']} mutated, ${stats.bySource['valid']} valid, ${stats.bySource['arbitrary']} arbitrary JSON): ${stats.invalid} invalid, none started; ${valid} valid, ${stats.podsAsked} pods asked for, all for root nodes; no throw`;
-    row.notes = `seed ${SEED}, ${((Date.now() - started) / 1000).toFixed(1)}s`;
+    row.outcome = `${stats.cases} specs (${stats.bySource['mutated']} mutated, ${stats.bySource['valid']} valid, ${stats.bySource['arbitrary']} arbitrary JSON): ${stats.invalid} invalid, none started, every error saying where; ${valid} valid (${stats.controlFlow} with branches, subworkflows, gates or failure handlers), ${stats.podsAsked} pods asked for, all for nodes whose dependencies were met; no throw`;
+    row.notes = `seed ${SEED}, ${((Date.now() - started) / 1000).toFixed(1)}s, slowest spec ${stats.slowestMs.toFixed(0)} ms`;
     checks.ok(stats.cases >= TOTAL, `ran ${stats.cases} of ${TOTAL} cases`);
-    checks.ok(stats.valid > TOTAL * 0.05, `enough valid specs to test the root property (${stats.valid})`);
+    checks.ok(stats.valid > TOTAL * 0.05, `enough valid specs to test the readiness property (${stats.valid})`);
+    checks.ok(stats.controlFlow > TOTAL * 0.01, `enough valid specs with the control-flow kinds (${stats.controlFlow})`);
     checks.ok(stats.invalid > TOTAL * 0.3, `enough invalid specs (${stats.invalid})`);
     for (const f of failures) checks.ok(false, f);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Many rounds: valid control-flow specs, random signals, random pod outcomes
+
+const runStats = { runs: 0, skipped: 0, rounds: 0, pods: 0, signals: 0, slowestRoundMs: 0, phases: {} as Record<string, number>, events: {} as Record<string, number> };
+/** Events that show the control-flow paths were taken, counted for the report. */
+const COUNTED_EVENTS = new Set(['GateApproved', 'GateRejected', 'SignalReceived', 'SignalRefused', 'NodeRetrying', 'NodeFailed']);
+
+type PodOutcome = 'succeed' | 'run' | 'fail' | 'oom' | 'evict' | 'delete' | 'badOutputs' | 'wait';
+const POD_OUTCOMES: readonly PodOutcome[] = ['succeed', 'succeed', 'succeed', 'succeed', 'succeed', 'run', 'run', 'fail', 'oom', 'evict', 'delete', 'badOutputs', 'wait'];
+
+/** One run: rounds of plan until the workflow is finished and quiet, with signals and pod outcomes drawn from the seed. */
+function runMany(spec: Record<string, unknown>, seed: number): void {
+  const sim = new Sim(spec, { tasks: TASK_FUNCTIONS, config: { maxNodes: 10_000, defaultMaxParallelism: 0 } });
+  const compiled = compileWorkflow(spec, { maxNodes: sim.config.maxNodes, maxDepth: sim.config.maxDepth });
+  if (!compiled.ok) {
+    runStats.skipped++;
+    return;
+  }
+  runStats.runs++;
+  const dice = new Dice(seed, []);
+  const gates = [...gatePaths(spec, 4), 'ghost'];
+  let finishedAt: number | undefined;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    sim.reap();
+    const started = performance.now();
+    const result = sim.step();
+    runStats.slowestRoundMs = Math.max(runStats.slowestRoundMs, performance.now() - started);
+    runStats.rounds++;
+    for (const e of result.events) if (COUNTED_EVENTS.has(e.reason)) runStats.events[e.reason] = (runStats.events[e.reason] ?? 0) + 1;
+    const status = result.status;
+    assert.doesNotThrow(() => JSON.stringify(status), 'the status is JSON');
+    assert.ok((status.message ?? '').length <= MESSAGE_LIMIT, `status.message is at most ${MESSAGE_LIMIT} characters`);
+    assert.notEqual(status.error?.code, 'InvalidWorkflow', `a valid spec turned invalid in round ${round}: ${status.message}`);
+    for (const a of result.actions) {
+      if (a.type !== 'CreatePod') continue;
+      runStats.pods++;
+      assert.equal(finishedAt, undefined, `round ${round} asked for pod ${a.pod.metadata.name} after the workflow finished (${status.phase})`);
+      assert.deepEqual(unmetDependencies(spec, a.node, status), [], `round ${round} created a pod for ${a.node} before its dependencies were met`);
+      assert.match(a.pod.metadata.name, DNS_LABEL, 'the pod name is a DNS-1123 label');
+    }
+    assert.deepEqual(sim.conflicts, [], 'plan never asks for a pod that exists');
+    if (status.phase === 'Succeeded' || status.phase === 'Failed' || status.phase === 'Aborted') {
+      finishedAt ??= round;
+      if (result.actions.length === 0) break;
+    }
+    // The world moves: signals come and go, pods end every way, time passes.
+    if (dice.chance(0.4)) {
+      runStats.signals++;
+      sim.signal(dice.pick(gates), dice.chance(0.15) ? undefined : randomSignal(dice));
+    }
+    if (dice.chance(0.005)) (sim.workflow.spec as Record<string, unknown>)['abort'] = true;
+    for (const pod of [...sim.pods.values()]) {
+      if (pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      const node = pod.metadata.annotations?.[ANNOTATIONS.node];
+      if (node === undefined) continue;
+      switch (dice.pick(POD_OUTCOMES)) {
+        case 'succeed':
+          sim.succeed(node);
+          break;
+        case 'run':
+          sim.start(node);
+          break;
+        case 'fail':
+          sim.fail(node);
+          break;
+        case 'oom':
+          sim.oom(node);
+          break;
+        case 'evict':
+          sim.evict(node);
+          break;
+        case 'delete':
+          sim.deleteExternally(node);
+          break;
+        case 'badOutputs':
+          sim.succeed(node, dice.pick(['{"o": "not a number"}', 'not json', '[]', '{"ghost": 1}']));
+          break;
+        case 'wait':
+          break;
+      }
+    }
+    sim.advance(result.requeueAfterMs !== undefined && dice.chance(0.7) ? result.requeueAfterMs : dice.pick([0, 1_000, 30_000, 3_600_000]));
+  }
+  runStats.phases[sim.phase ?? '(none)'] = (runStats.phases[sim.phase ?? '(none)'] ?? 0) + 1;
+}
+
+test('valid control-flow specs through many rounds of plan with random signals and pod outcomes: never throw, start only ready nodes', { timeout: 600_000 }, async () => {
+  const started = Date.now();
+  await withRow('control-flow specs through many rounds of plan with random signals and pod outcomes (fast-check)', async (row, checks) => {
+    const details = fc.check(
+      fc.property(fc.record({ spec: controlFlowArbitrary(oddString, 0), seed: fc.integer() }), ({ spec, seed }) => runMany(clone(spec), seed)),
+      { numRuns: RUNS, seed: SEED, endOnFailure: false },
+    );
+    row.injected = runStats.signals;
+    row.workflows = runStats.runs;
+    const phases = Object.entries(runStats.phases).map(([p, n]) => `${n} ${p}`).join(', ');
+    const events = Object.entries(runStats.events).map(([r, n]) => `${n} ${r}`).join(', ');
+    row.outcome = `${runStats.runs} runs of valid specs (${runStats.skipped} generated specs were invalid and skipped), ${runStats.rounds} rounds, ${runStats.pods} pods, ${runStats.signals} signals sent (events: ${events}); ended ${phases}; no throw, no pod before its dependencies, none asked for twice`;
+    row.notes = `seed ${SEED}, ${((Date.now() - started) / 1000).toFixed(1)}s, slowest round ${runStats.slowestRoundMs.toFixed(0)} ms`;
+    checks.ok(runStats.runs >= RUNS * 0.9, `enough valid runs (${runStats.runs} of ${RUNS})`);
+    if (details.failed) checks.ok(false, fc.defaultReportMessage(details)?.slice(0, 3000) ?? 'failed');
   });
 });

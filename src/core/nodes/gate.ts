@@ -70,10 +70,12 @@ export const gateHandler: NodeHandler<CompiledGateNode> = {
       ctx.set({ message: `sleeping until ${new Date(until).toISOString()}` });
       round.wake(until);
     } else {
+      const malformed = round.cw.refusedSignals[ctx.path];
       const signal = round.signals[ctx.path];
-      if (signal !== undefined && decide(ctx, gate, signal)) return;
+      if (malformed !== undefined) refuse(ctx, malformed);
+      else if (signal !== undefined && decide(ctx, gate, signal)) return;
       // A refused signal that was taken back leaves the gate simply waiting again.
-      if (signal === undefined && ctx.status().gate?.decision === 'Refused') ctx.set({ gate: undefined });
+      if (signal === undefined && malformed === undefined && ctx.status().gate?.decision === 'Refused') ctx.set({ gate: undefined });
       if (ctx.status().gate?.decision !== 'Refused') ctx.set({ message: waitingMessage(ctx, gate) });
     }
     if (node.timeoutMs !== undefined) {

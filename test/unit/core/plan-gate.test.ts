@@ -363,3 +363,28 @@ test('abort stops a waiting gate', () => {
   assert.equal(sim.phase, 'Aborted');
   assert.deepEqual(sim.status.nodes?.g, { phase: 'Aborted', startedAt: AT0, message: 'stopped: aborted: spec.abort is true', finishedAt: AT0 });
 });
+
+test('a malformed signal (nested too deep, a "__proto__" key) is refused at its gate and never fails the running workflow', () => {
+  const sim = new Sim({ tasks: { t: task({ outputs: { o: 'int' } }) }, nodes: { a: { task: 't' }, g: { gate: { signal: { type: 'dict' } } } } }, { tasks: { t: () => ({ o: 1 }) } });
+  sim.step();
+  let deep: unknown = 1;
+  for (let i = 0; i < 250; i++) deep = { d: deep };
+  sim.signal('g', { value: deep });
+  sim.step();
+  assert.equal(sim.phase, 'Running');
+  assert.equal(sim.nodePhase('g'), 'Running');
+  assert.equal(sim.status.nodes?.g?.gate?.decision, 'Refused');
+  assert.equal(sim.status.nodes?.g?.gate?.detail, 'the signal is nested more than 200 levels deep');
+  assert.deepEqual(sim.last.events.map((e) => e.reason), ['SignalRefused']);
+
+  sim.signal('g', JSON.parse('{"value": {"__proto__": {"polluted": true}}}'));
+  sim.step();
+  assert.equal(sim.phase, 'Running');
+  assert.equal(sim.status.nodes?.g?.gate?.detail, 'value.__proto__: "__proto__" is not allowed as a name');
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+
+  sim.signal('g', { value: { ok: true } });
+  sim.run();
+  assert.equal(sim.phase, 'Succeeded');
+  assert.deepEqual(sim.status.nodes?.g?.outputs, { value: { ok: true } });
+});
