@@ -27,6 +27,13 @@ export class CacheOverlay {
     entries.set(entry.metadata.name, { view: cacheEntryView(entry), at: now });
   }
 
+  /** The cache informer saw the entry deleted: a memory of it must not outlive it. */
+  forget(namespace: string, name: string): void {
+    const entries = this.byNamespace.get(namespace);
+    entries?.delete(name);
+    if (entries?.size === 0) this.byNamespace.delete(namespace);
+  }
+
   merge(namespace: string, cached: ReadonlyMap<string, CacheEntryObject>, now: number): ReadonlyMap<string, CacheEntryView> {
     const merged = new Map<string, CacheEntryView>();
     for (const [name, entry] of cached) merged.set(name, cacheEntryView(entry));

@@ -126,7 +126,7 @@ export class Controller {
     });
     for (const informer of this.workflowInformers) informer.on((type, wf) => this.onWorkflow(type, wf));
     for (const informer of this.podInformers) informer.on((type, pod) => this.onPod(type, pod));
-    for (const informer of this.cacheInformers) informer.on((_type, entry) => this.onCacheEntry(entry));
+    for (const informer of this.cacheInformers) informer.on((type, entry) => this.onCacheEntry(type, entry));
   }
 
   /** Starts the caches; resolves once they are synced (the process is then ready). */
@@ -248,7 +248,8 @@ export class Controller {
   }
 
   /** A cache entry changed: workflows waiting for its outputs (or for its reservation to go) look again. */
-  private onCacheEntry(entry: CacheEntryObject): void {
+  private onCacheEntry(type: 'added' | 'updated' | 'deleted', entry: CacheEntryObject): void {
+    if (type === 'deleted') this.reconciler.cacheEntryGone(entry.metadata.namespace, entry.metadata.name);
     if (!this.running) return;
     for (const key of this.reconciler.waitersOf(objectKey(entry))) this.queue.add(key);
   }

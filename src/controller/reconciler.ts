@@ -114,6 +114,11 @@ export class Reconciler {
     this.expectations.deleted(key, podName);
   }
 
+  /** The cache informer saw an entry deleted (invalidated by a user, or expired): forget our copy of it. */
+  cacheEntryGone(namespace: string, name: string): void {
+    this.cacheOverlay.forget(namespace, name);
+  }
+
   /** Workflows waiting for a cache entry (namespace/name) to be written or released. */
   waitersOf(entryKey: string): string[] {
     return [...(this.cacheWaiters.get(entryKey) ?? [])];

@@ -15,7 +15,9 @@ import {
   submit,
   usePropellerEnv,
   waitForWorkflow,
+  workflowRecorder,
 } from './helpers/e2e.ts';
+import { assertOnePodEach, eventsOf, recorderSaw } from './helpers/control-flow.ts';
 
 const ms = (t: string | undefined) => Date.parse(t ?? '');
 
@@ -232,5 +234,58 @@ describe('propeller failure handling', { concurrency: true }, () => {
       assert.ok(['Skipped', 'Aborted'].includes(nodeStatus(wf.status, 'second').phase));
     });
     await eventually(env(), name, 'the pod to be deleted', async () => (await podsOf(env(), name)).length === 0, 45_000);
+  });
+
+  test('a pod the API server refuses (422) on the second node of a chain fails the workflow in the same round, PodRejected', { timeout: 60_000 }, async () => {
+    const name = 'pod-rejected';
+    const pods = await podRecorder(env(), `${L.workflow}=${name}`);
+    const wfs = await workflowRecorder(env());
+    try {
+      await submit(env(), name, {
+        interface: { outputs: { r: 'int' } },
+        tasks: {
+          first: pyTask('time.sleep(0.5)\nout["o0"] = 2', { outputs: { o0: 'int' } }),
+          // Passes the propeller's own checks; the API server refuses a value with operator Exists.
+          refused: pyTask('out["o0"] = inp["v"] * 2', { inputs: { v: 'int' }, outputs: { o0: 'int' }, retries: 2, pod: { tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] } }),
+          third: pyTask('out["o0"] = inp["v"] + 1', { inputs: { v: 'int' }, outputs: { o0: 'int' } }),
+        },
+        nodes: {
+          first: { task: 'first' },
+          second: { task: 'refused', inputs: { v: { from: 'first.o0' } } },
+          third: { task: 'third', inputs: { v: { from: 'second.o0' } } },
+        },
+        outputs: { r: { from: 'third.o0' } },
+      });
+      const wf = await expectPhase(env(), name, 'Failed', 45_000);
+      await recorderSaw(env(), wfs, name, 'Failed');
+      await explain(env(), name, async () => {
+        const st = (n: string) => nodeStatus(wf.status, n);
+        assert.equal(st('first').phase, 'Succeeded');
+        const second = st('second');
+        assert.equal(second.phase, 'Failed');
+        assert.equal(second.attempts, 1, 'a refused pod is not retried, whatever retries says');
+        assert.equal(second.error?.code, 'PodRejected');
+        assert.equal(second.error?.kind, 'Permanent');
+        assert.match(second.error?.message ?? '', /^attempt 1 failed: PodRejected: the API server rejected the pod: .*spec\.tolerations\[0\]\.operator/);
+        assert.equal(wf.status?.error?.code, 'PodRejected');
+        assert.equal(wf.status?.error?.node, 'second');
+        assert.match(wf.status?.message ?? '', /^node "second" failed: attempt 1 failed: PodRejected: the API server rejected the pod: /);
+        assert.equal(st('third').phase, 'Skipped');
+        // Within one round: the round that saw first succeed tried second's pod and failed the workflow.
+        assert.equal(wf.status?.finishedAt, st('first').finishedAt, 'the workflow ended in the round in which first succeeded');
+        const versions = wfs.events.filter((e) => e.object.metadata.name === name && e.object.status?.nodes?.['first']?.phase === 'Succeeded');
+        assert.ok(versions.length > 0);
+        assert.deepEqual([...new Set(versions.map((e) => e.object.status?.phase))], ['Failed'], 'no status showed first done and the workflow still running');
+        await assertOnePodEach(env(), name, pods, ['first']); // none was ever created for second or third
+      });
+      await eventually(env(), name, 'a NodeFailed event for second', async () =>
+        (await eventsOf(env(), name)).some((e) => e.reason === 'NodeFailed' && /^node second: attempt 1 failed: PodRejected: the API server rejected the pod: /.test(e.message)),
+      15_000);
+      const failed = (await eventsOf(env(), name)).filter((e) => e.reason === 'NodeFailed');
+      assert.equal(failed.length, 1, `one NodeFailed event: ${JSON.stringify(failed)}`);
+    } finally {
+      await wfs.stop();
+      await pods.stop();
+    }
   });
 });

@@ -107,7 +107,8 @@ export function cacheOnFailure(ctx: Ctx): void {
   const key = cacheKey(node.task, ctx.inputs());
   const entry = round.cache.get(key.name);
   const me = holderOf(ctx);
-  if (entry?.reservedBy && !entry.outputs && sameHolder(entry.reservedBy, me)) round.act({ type: 'ReleaseCache', node: ctx.path, name: key.name, holder: me });
+  const asked = round.actions.some((a) => a.type === 'ReleaseCache' && a.node === ctx.path);
+  if (entry?.reservedBy && !entry.outputs && sameHolder(entry.reservedBy, me) && !asked) round.act({ type: 'ReleaseCache', node: ctx.path, name: key.name, holder: me });
 }
 
 function usable(entry: CacheEntryView, now: number): boolean {

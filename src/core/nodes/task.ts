@@ -140,6 +140,9 @@ export const taskHandler: NodeHandler<CompiledTaskNode> = {
         ctx.round.deletePod(ctx.path, pod, attempt === (status.attempts ?? 0) - 1 ? 'the attempt failed' : 'superseded by a newer attempt');
       }
     }
+    // A node that failed elsewhere than in this handler (the API server refused its pod: the round's
+    // outcomes fail it) still holds its cache reservation: give it back, or waiters wait for it to lapse.
+    if (status.phase === 'Failed') cacheOnFailure(ctx);
   },
 
   abort(ctx) {
