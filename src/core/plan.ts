@@ -117,9 +117,7 @@ class WorkflowRound {
       const error = prev.error ?? { kind: 'User', code: Codes.NodeFailed, message: prev.message ?? 'failed' };
       stopScope(round, this.root, 'Failed', error.message);
       if (wf.deletionTimestamp || cw.spec.abort) this.stopHandler(wf.deletionTimestamp ? 'the FlyteWorkflow is being deleted' : 'aborted: spec.abort is true');
-      const observed = observeFailable(round, this.root, error);
-      if (observed.kind !== 'failing') return this.failed(observed);
-      return this.failed(advanceFailable(round, this.root, error));
+      return this.failing(observeFailable(round, this.root, error));
     }
     if (wf.deletionTimestamp) return this.abort('the FlyteWorkflow is being deleted');
     if (cw.spec.abort) return this.abort('aborted: spec.abort is true');
@@ -127,14 +125,13 @@ class WorkflowRound {
       const deadline = Date.parse(this.top.startedAt ?? round.nowIso) + cw.timeoutMs;
       if (round.now >= deadline) {
         const message = `the workflow exceeded its timeout of ${formatDuration(cw.timeoutMs)}`;
-        const failing = beginFailure(round, this.root, { kind: 'User', code: Codes.WorkflowTimedOut, message });
-        return this.failed(failing.kind === 'failing' ? advanceFailable(round, this.root, failing.error) : failing);
+        return this.failing(beginFailure(round, this.root, { kind: 'User', code: Codes.WorkflowTimedOut, message }));
       }
       round.wake(deadline);
     }
 
     const observed = observeFailable(round, this.root, undefined);
-    if (observed.kind === 'failed' || observed.kind === 'failing') return this.failed(observed.kind === 'failing' ? advanceFailable(round, this.root, observed.error) : observed);
+    if (observed.kind === 'failed' || observed.kind === 'failing') return this.failing(observed);
     const limit = cw.spec.maxParallelism ?? round.input.config.defaultMaxParallelism;
     round.parallelism = limit;
     round.budget = limit === 0 ? Infinity : limit - round.activeTasks;
@@ -204,6 +201,11 @@ class WorkflowRound {
   private stopHandler(message: string): void {
     const handler = handlerScope(this.root, this.top.error);
     if (handler && this.round.status(ON_FAILURE)) stopScope(this.round, handler, 'Aborted', message);
+  }
+
+  /** A failure seen while observing: its handler, if any, may start in the same round. */
+  private failing(result: FailableResult): PlanResult {
+    return this.failed(result.kind === 'failing' ? advanceFailable(this.round, this.root, result.error) : result);
   }
 
   /** Failing: its nodes are stopped; it ends Failed once its handler is done and no pod is left alive. */

@@ -69,9 +69,12 @@ export function observeScope(round: Round, scope: ScopeInstance): void {
     const path = scope.prefix + node.id;
     const status = round.status(path);
     if (!status) continue;
+    const terminal = TERMINAL_NODE_PHASES.has(status.phase);
+    // Most nodes of a big workflow are finished tasks with nothing left to clean up: skip them cheaply.
+    if (terminal && node.kind === 'task' && !round.pods(path)) continue;
     const handler = handlerOf(node);
     const ctx = contextOf(round, scope, node);
-    if (!TERMINAL_NODE_PHASES.has(status.phase)) handler.observe(ctx);
+    if (!terminal) handler.observe(ctx);
     handler.tidy?.(ctx);
     if (node.kind === 'task' && POD_ACTIVE.has(round.status(path)!.phase)) {
       round.activeTasks++;
@@ -83,13 +86,14 @@ export function observeScope(round: Round, scope: ScopeInstance): void {
 
 /**
  * Phase two: in dependency order, skip what can never run, start what is ready (a handler that needs a
- * pod slot checks maxParallelism itself), and let active nodes start what they run inside. Under FailImmediately the first node that fails as
- * it starts stops the pass.
+ * pod slot checks maxParallelism itself), and let active nodes start what they run inside. Under
+ * FailImmediately the first node that fails as it starts stops the pass.
  */
 export function advanceScope(round: Round, scope: ScopeInstance): void {
   for (const node of scope.template.nodes) {
     const path = scope.prefix + node.id;
     const status = round.init(path);
+    if (TERMINAL_NODE_PHASES.has(status.phase)) continue;
     const handler = handlerOf(node);
     const ctx = contextOf(round, scope, node);
     if (status.phase === 'Pending') {
