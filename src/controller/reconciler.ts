@@ -22,7 +22,7 @@ import { onlyCosmeticChanges } from './cosmetic.ts';
 import { execute, ownedBy } from './executors.ts';
 import { Expectations } from './expectations.ts';
 import { FreshestCopy } from './freshest-copy.ts';
-import { statusPatch } from './status-patch.ts';
+import { statusPatch, type JsonPatchOp } from './status-patch.ts';
 
 export interface ReconcilerDeps {
   /** The informer cache of workflows, by namespace/name. */
@@ -182,7 +182,8 @@ export class Reconciler {
     this.setCacheWaits(key, result.waitingFor ?? []);
 
     let deferMs: number | undefined;
-    const unchanged = statusPatch(wf.status, status, wf.metadata.resourceVersion) === undefined;
+    const patch = statusPatch(wf.status, status, wf.metadata.resourceVersion);
+    const unchanged = patch === undefined;
     if (!unchanged && onlyCosmeticChanges(wf.status, status)) {
       const since = this.cosmeticSince.get(key) ?? now;
       this.cosmeticSince.set(key, since);
@@ -194,7 +195,7 @@ export class Reconciler {
       this.cosmeticSince.delete(key);
     } else if (deferMs === undefined || deferMs <= 0) {
       const before = wf.status;
-      const written = await this.writeStatus(key, wf, status, log);
+      const written = await this.writeStatus(key, wf, status, patch, log);
       if (written === 'conflict') return this.conflicted(key, wf, log);
       this.launched.delete(key);
       // Only once written: a write that failed must not start a new deferral, whose requeue would reset the
@@ -424,10 +425,10 @@ export class Reconciler {
    * every byte patched since) and measured exactly only when that bound nears the budget or the workflow
    * finishes, so a 5,000-node status is not serialized whole on every round.
    */
-  private async writeStatus(key: string, wf: FlyteWorkflow, next: WorkflowStatus, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
+  private async writeStatus(key: string, wf: FlyteWorkflow, next: WorkflowStatus, patch: JsonPatchOp[] | undefined, log: Logger): Promise<FlyteWorkflow | 'conflict' | undefined> {
     const budget = this.deps.maxObjectBytes - this.baseBytes(wf);
     let status = next;
-    let ops = statusPatch(wf.status, status, wf.metadata.resourceVersion);
+    let ops = patch;
     if (!ops) return undefined;
     let body = JSON.stringify(ops);
     const known = this.statusSize.get(key);
