@@ -16,8 +16,8 @@ export interface ExecutorContext {
   workflow: FlyteWorkflow;
   pods: PodGateway;
   cache: CacheGateway;
-  /** A pod this process created: the next round sees it even before the pod cache does. */
-  created(pod: Pod): void;
+  /** A pod this process created for (node, attempt): the next round sees it even before the pod cache does. */
+  created(pod: Pod, node: string, attempt: number): void;
   /** A cache entry as an executor last saw it: the next round sees it even before the cache informer does. */
   observed(entry: CacheEntryObject): void;
   log: Logger;
@@ -55,7 +55,7 @@ const EXECUTORS: Executors = {
       const existing = await ctx.pods.get(ctx.workflow.metadata.namespace, action.pod.metadata.name);
       if (existing && !ownedBy(existing, ctx.workflow)) throw new PodNameTakenError(action.pod.metadata.name);
     }
-    ctx.created(action.pod);
+    ctx.created(action.pod, action.node, action.attempt);
     return { action, ok: true };
   },
 

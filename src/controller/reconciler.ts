@@ -386,9 +386,10 @@ export class Reconciler {
       workflow: wf,
       pods: this.deps.pods,
       cache: this.deps.cache,
-      created: (pod: Pod) => {
+      created: (pod: Pod, node: string, attempt: number) => {
         this.expectations.expect(key, pod, now);
-        log.debug({ pod: pod.metadata.name }, 'created pod');
+        // The reliability suite reads these lines: every pod created must show up in a status.
+        log.debug({ node, attempt, pod: pod.metadata.name }, 'created pod');
       },
       observed: (entry: CacheEntryObject) => this.cacheOverlay.remember(entry, this.deps.now()),
       log,
