@@ -1,18 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Pod } from '../../../src/api/pod.ts';
 import { compileWorkflow } from '../../../src/core/compile.ts';
-import { plan, type Action } from '../../../src/core/plan.ts';
-import { PLUGINS, Sim, type RoundRecord } from './sim.ts';
+import { checkIdempotent, checkPodNames, checkStatusJson, creates } from './plan-checks.ts';
+import { Sim } from './sim.ts';
 import { outcomes, type Outcome } from './random-dag.ts';
 import { dependenciesOfMixed, randomWorkflow, SUB_DEPENDENCIES, specOfMixed, type MixedWorkflow } from './random-workflow.ts';
 
-const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Aborted']);
 const SUM = ({ xs }: Record<string, unknown>) => ({ o: (xs as number[]).reduce((a, b) => a + b, 0) + 1 });
-const creates = (round: RoundRecord) => round.result.actions.filter((a): a is Extract<Action, { type: 'CreatePod' }> => a.type === 'CreatePod');
-const deletes = (round: RoundRecord) => round.result.actions.flatMap((a) => (a.type === 'DeletePod' ? [a.podName] : []));
 
 /** Runs a mixed workflow to its end, pods taking the (cycled) outcomes, some status writes lost as in a crash. */
 function simulate(wf: MixedWorkflow, plan: Outcome[], crashes: boolean[]): Sim {
@@ -72,45 +68,7 @@ function checkDependencies(wf: MixedWorkflow, sim: Sim): void {
   }
 }
 
-/** (b) Planning again on its own output, with the pods it asked for now Pending, asks for nothing new and changes nothing. */
-function checkIdempotent(sim: Sim): void {
-  for (const round of sim.rounds) {
-    const created: Pod[] = creates(round).map((a) => {
-      const pod = clone(a.pod);
-      pod.metadata.creationTimestamp = new Date(round.now).toISOString();
-      pod.status = { phase: 'Pending' };
-      return pod;
-    });
-    const again = plan({
-      workflow: { ...sim.workflow, spec: round.spec, status: clone(round.result.status) },
-      pods: [...round.pods, ...created],
-      now: round.now,
-      config: sim.config,
-      plugins: PLUGINS,
-      cache: round.cache,
-    });
-    assert.deepEqual(creates({ ...round, result: again }), [], 'a second round asked for more pods');
-    assert.deepEqual(deletes({ ...round, result: again }).sort(), deletes(round).sort(), 'a second round deleted different pods');
-    assert.deepEqual(again.status, round.result.status);
-  }
-}
 
-/** (c) One pod name per (node path, attempt), never shared, never a create for a name that exists. */
-function checkPodNames(sim: Sim): void {
-  const nameOf = new Map<string, string>();
-  const ownerOf = new Map<string, string>();
-  for (const round of sim.rounds) {
-    for (const create of creates(round)) {
-      const key = `${create.node}#${create.attempt}`;
-      const name = create.pod.metadata.name;
-      assert.equal(nameOf.get(key) ?? name, name, `${key} got two names`);
-      assert.equal(ownerOf.get(name) ?? key, key, `${name} used by two attempts`);
-      nameOf.set(key, name);
-      ownerOf.set(name, key);
-    }
-  }
-  assert.deepEqual(sim.conflicts, []);
-}
 
 const crashes = fc.array(fc.constantFrom(false, false, false, true), { maxLength: 7 }).map((a) => [...a, false]);
 
@@ -132,7 +90,7 @@ test('mixed workflows with random pod outcomes and crashes: dependencies at ever
       checkDependencies(wf, sim);
       checkIdempotent(sim);
       checkPodNames(sim);
-      for (const round of sim.rounds) assert.deepEqual(round.result.status, clone(round.result.status));
+      checkStatusJson(sim);
     }),
     { numRuns: 150 },
   );
@@ -144,7 +102,8 @@ test('mixed workflows whose pods all succeed end Succeeded, each cached computat
       const sim = simulate({ ...wf, serialize: true }, ['succeed'], [false]);
       assert.equal(sim.phase, 'Succeeded', `${sim.status.message}`);
       // With serialization, pods of the cached task never share inputs.
-      const keys = creates({ result: { actions: sim.creates() } } as unknown as RoundRecord)
+      const keys = sim
+        .creates()
         .filter((c) => c.pod.spec.containers[0]?.env?.find((e) => e.name === 'FLYTE_INTERNAL_TASK_NAME')?.value === 'csum')
         .map((c) => `${c.attempt}:${c.pod.spec.containers[0]?.env?.find((e) => e.name === 'FLYTE_INPUTS')?.value}`);
       assert.equal(new Set(keys).size, keys.length, `a cached computation ran twice: ${keys.join(' ')}`);

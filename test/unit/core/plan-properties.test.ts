@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Pod } from '../../../src/api/pod.ts';
 import { compileWorkflow } from '../../../src/core/compile.ts';
-import { plan, type Action } from '../../../src/core/plan.ts';
-import { CONFIG, PLUGINS, Sim, T0, type RoundRecord } from './sim.ts';
+import { plan } from '../../../src/core/plan.ts';
+import { checkIdempotent, checkPodNames, checkStatusJson, creates } from './plan-checks.ts';
+import { CONFIG, PLUGINS, Sim, T0 } from './sim.ts';
 import { dependenciesOf, expectedOutputs, outcomes, randomDag, specOf, type Outcome, type RandomDag } from './random-dag.ts';
 import { regressionSpec } from './specs.ts';
 
-const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Aborted']);
 
 /**
@@ -47,8 +46,6 @@ function simulate(dag: RandomDag, plan: Outcome[], crashes: boolean[] = [false])
   return sim;
 }
 
-const creates = (round: RoundRecord) => round.result.actions.filter((a): a is Extract<Action, { type: 'CreatePod' }> => a.type === 'CreatePod');
-const deletes = (round: RoundRecord) => round.result.actions.flatMap((a) => (a.type === 'DeletePod' ? [a.podName] : []));
 
 /** (a) A node is asked to start only when every node it depends on has Succeeded. */
 function checkDependencies(dag: RandomDag, sim: Sim): void {
@@ -62,49 +59,8 @@ function checkDependencies(dag: RandomDag, sim: Sim): void {
   }
 }
 
-/** (b) Planning again on its own output, with the pods it asked for now Pending, asks for nothing new and changes nothing. */
-function checkIdempotent(sim: Sim): void {
-  for (const round of sim.rounds) {
-    const created: Pod[] = creates(round).map((a) => {
-      const pod = clone(a.pod);
-      pod.metadata.creationTimestamp = new Date(round.now).toISOString();
-      pod.status = { phase: 'Pending' };
-      return pod;
-    });
-    const again = plan({
-      workflow: { ...sim.workflow, status: clone(round.result.status) },
-      pods: [...round.pods, ...created],
-      now: round.now,
-      config: sim.config,
-      plugins: PLUGINS,
-    });
-    assert.deepEqual(creates({ ...round, result: again }), [], 'a second round asked for more pods');
-    assert.deepEqual(deletes({ ...round, result: again }).sort(), deletes(round).sort(), 'a second round deleted different pods');
-    assert.deepEqual(again.status, round.result.status);
-  }
-}
 
-/** (c) One pod name per (node, attempt), never shared, and never a create for a name that exists. */
-function checkPodNames(sim: Sim): void {
-  const nameOf = new Map<string, string>();
-  const ownerOf = new Map<string, string>();
-  for (const round of sim.rounds) {
-    for (const create of creates(round)) {
-      const key = `${create.node}#${create.attempt}`;
-      const name = create.pod.metadata.name;
-      assert.equal(nameOf.get(key) ?? name, name, `${key} got two names`);
-      assert.equal(ownerOf.get(name) ?? key, key, `${name} used by two attempts`);
-      nameOf.set(key, name);
-      ownerOf.set(name, key);
-    }
-  }
-  assert.deepEqual(sim.conflicts, []);
-}
 
-/** Status objects carry no undefined-valued keys, so they equal their JSON round trip. */
-function checkStatusJson(sim: Sim): void {
-  for (const round of sim.rounds) assert.deepEqual(round.result.status, clone(round.result.status));
-}
 
 /** Which rounds lose their status write, cycled; each cycle ends with a round that keeps it, so runs still end. */
 const crashes = fc.array(fc.constantFrom(false, false, false, true), { maxLength: 7 }).map((a) => [...a, false]);

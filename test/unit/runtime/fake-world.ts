@@ -14,18 +14,10 @@ import type { EventRecorder, InvolvedObject, RecordedEvent } from '../../../src/
 import type { PodGateway } from '../../../src/k8s/pod-gateway.ts';
 import type { WorkflowStore } from '../../../src/k8s/workflow-store.ts';
 import { containerPlugin } from '../../../src/plugins/container/plugin.ts';
+import { CONFIG } from '../core/sim.ts';
 import { memoryLogger } from './helpers.ts';
 import { applyPatch } from './json-patch.ts';
 
-export const WORLD_CONFIG: PlanConfig = {
-  maxSystemRetries: 2,
-  backoffBaseMs: 1000,
-  backoffMaxMs: 60_000,
-  defaultMaxParallelism: 0,
-  imagePullGraceMs: 60_000,
-  maxNodes: 1000,
-  cache: { enabled: true, ttlMs: 0, reservationMs: 30_000 },
-};
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -102,7 +94,7 @@ export class FakeWorld {
       cache: {} as CacheGateway,
       events,
       plugins: new Map([['container', containerPlugin]]),
-      planConfig: { ...WORLD_CONFIG, ...config },
+      planConfig: { ...CONFIG, ...config },
       maxObjectBytes: 1_400_000,
       podWriteConcurrency: 8,
       cosmeticWriteDelayMs: 1000,
