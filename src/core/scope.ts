@@ -70,8 +70,9 @@ export function observeScope(round: Round, scope: ScopeInstance): void {
     const status = round.status(path);
     if (!status) continue;
     const terminal = TERMINAL_NODE_PHASES.has(status.phase);
-    // Most nodes of a big workflow are finished tasks with nothing left to clean up: skip them cheaply.
-    if (terminal && node.kind === 'task' && !round.pods(path)) continue;
+    // Most nodes of a big workflow are finished tasks with nothing left to clean up (no pod, no cache
+    // reservation to give back): skip them cheaply.
+    if (terminal && node.kind === 'task' && !round.pods(path) && !node.task.spec.cache?.serialize) continue;
     const handler = handlerOf(node);
     const ctx = contextOf(round, scope, node);
     if (!terminal) handler.observe(ctx);

@@ -415,3 +415,20 @@ test('a cache write that failed in the round that finished the workflow still sh
     nodes: { a: { ...before.nodes!.a!, cache: 'Miss', message: `could not write cache entry ${write.entry.name}: etcd timed out` } },
   });
 });
+
+test('a serialized holder whose pod the API server refuses gives its reservation back in the round that settles it', () => {
+  const s = sim(single(3, 'r1', { a: 1, b: 2 }, SERIAL));
+  s.step(); // reserves
+  s.step(); // holds it: asks for its pod
+  const create = s.last.actions.find((a) => a.type === 'CreatePod');
+  assert.ok(create, 'the holder asked for its pod');
+  s.pods.clear();
+  const result = settle(s, [{ action: create, ok: false, failure: { kind: 'Rejected', message: 'spec.tolerations[0].operator: Invalid value' } }]);
+  assert.equal(s.status.nodes?.a?.phase, 'Failed');
+  assert.equal(s.status.nodes?.a?.error?.code, 'PodRejected');
+  assert.deepEqual(
+    result.actions.filter((a) => a.type === 'ReleaseCache').map((a) => a.node),
+    ['a'],
+    'the reservation is given back at once, not left to lapse',
+  );
+});
