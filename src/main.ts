@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { Controller } from './controller/controller.ts';
+import { Manager } from './controller/manager.ts';
+import { WorkflowController } from './controller/workflow-controller.ts';
 import { LeaderElector } from './controller/leader-elector.ts';
 import { TokenBucket } from './controller/token-bucket.ts';
 import { errorMessage } from './errors.ts';
@@ -28,18 +29,21 @@ async function main(): Promise<void> {
     onRequest: metrics.onRequest,
   });
   const ownServiceAccount = await ownServiceAccountOf(client, log);
-  const controller: Controller = new Controller({
-    config,
-    client,
-    log,
-    ownServiceAccount,
-    plugins: new Map([[containerPlugin.type, containerPlugin]]),
-    queueObserver: { depth: (n) => metrics.queueDepth.set(n), started: (_key, ms) => metrics.queueLatency.observe(ms / 1000) },
-    reconcileObserver: reconcileMetrics(metrics, (key) => controller.firstSeenAt(key)),
-    onRound: (_key, ms, outcome) => metrics.roundDuration.observe({ outcome }, ms / 1000),
-    onRelist: (informer, reason) => metrics.informerRelists.inc({ informer, reason }),
-  });
-  metrics.countWorkflows(() => controller.workflows());
+  const manager = new Manager(client, log, (informer, reason) => metrics.informerRelists.inc({ informer, reason }));
+  const workflows: WorkflowController = manager.add(
+    new WorkflowController({
+      config,
+      client,
+      informers: manager.informers,
+      log,
+      ownServiceAccount,
+      plugins: new Map([[containerPlugin.type, containerPlugin]]),
+      queueObserver: { depth: (n) => metrics.queueDepth.set(n), started: (_key, ms) => metrics.queueLatency.observe(ms / 1000) },
+      reconcileObserver: reconcileMetrics(metrics, (key) => workflows.firstSeenAt(key)),
+      onRound: (_key, ms, outcome) => metrics.roundDuration.observe({ outcome }, ms / 1000),
+    }),
+  );
+  metrics.countWorkflows(() => workflows.workflows());
   const elector = config.leaderElection.enabled ? createElector(config, client, log) : undefined;
 
   const server =
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
       ? await startServer(config.server.host, config.server.port, {
           registry: metrics.registry,
           ready: () => {
-            if (!controller.hasSynced()) return { ok: false, detail: 'caches syncing' };
+            if (!manager.hasSynced()) return { ok: false, detail: 'caches syncing' };
             return { ok: true, detail: !elector ? 'ok' : elector.isLeader() ? 'ok (leader)' : 'ok (standby)' };
           },
         })
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
       log.error({ timeoutMs: config.shutdownTimeoutMs }, 'rounds in flight did not finish in time; exiting anyway');
       process.exit(code || 1);
     }, config.shutdownTimeoutMs).unref();
-    await controller.stop();
+    await manager.stop();
     // An attempt in flight may still win or renew the lease: release only once the campaign has ended.
     await election;
     await elector?.release();
@@ -80,18 +84,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
 
   log.info({ server: client.server, namespaces: config.namespaces.length ? config.namespaces : 'all', workers: config.workers }, 'starting');
-  await controller.startInformers();
+  await manager.startInformers();
   log.info('caches synced');
   if (!elector) {
     metrics.leader.set(1);
-    controller.startWorkers();
+    manager.startControllers();
     log.info('reconciling');
     return;
   }
   metrics.leader.set(0);
   election = elector.run(campaign.signal, () => {
     metrics.leader.set(1);
-    controller.startWorkers();
+    manager.startControllers();
     log.info('reconciling as leader');
   });
   const lost = await election;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFINITION_KIND, DEFINITION_PLURAL, DEFINITION_SHORT_NAMES, DEFINITION_SINGULAR, DefinitionSpec, DefinitionStatus } from './definition.ts';
 import { CACHE_KIND, CACHE_PLURAL, CACHE_SHORT_NAMES, CACHE_SINGULAR, CacheEntrySpec } from './cache-entry.ts';
 import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION, WorkflowSpec, WorkflowStatus } from './flyteworkflow.ts';
 
@@ -85,6 +86,9 @@ interface CrdDefinition {
   /** With a status subresource when set. */
   status?: z.ZodType;
   printerColumns: Record<string, unknown>[];
+  /** CEL rules on spec, checked by the API server itself (e.g. immutability). */
+  specValidations?: { rule: string; message?: string; messageExpression?: string }[];
+  scope?: 'Namespaced' | 'Cluster';
 }
 
 /** A CustomResourceDefinition generated from the same zod schemas the propeller validates with. */
@@ -95,7 +99,7 @@ export function crdOf(def: CrdDefinition): Schema {
     metadata: { name: `${def.plural}.${def.group}`, labels: { 'app.kubernetes.io/name': 'propeller', 'app.kubernetes.io/part-of': 'propeller' } },
     spec: {
       group: def.group,
-      scope: 'Namespaced',
+      scope: def.scope ?? 'Namespaced',
       names: { kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular: def.singular, shortNames: def.shortNames, categories: ['flyte'] },
       versions: [
         {
@@ -113,7 +117,7 @@ export function crdOf(def: CrdDefinition): Schema {
                 apiVersion: { type: 'string', description: `${def.group}/${def.version}` },
                 kind: { type: 'string', description: def.kind },
                 metadata: { type: 'object' },
-                spec: openApiOf(def.spec),
+                spec: def.specValidations ? { ...openApiOf(def.spec), 'x-kubernetes-validations': def.specValidations } : openApiOf(def.spec),
                 ...(def.status ? { status: openApiOf(def.status) } : {}),
               },
             },
@@ -163,6 +167,34 @@ export function cacheEntryCrd(): Schema {
       { name: 'Reserved-By', type: 'string', jsonPath: '.spec.reservedBy.workflow', description: 'The execution computing them now (serialized caching).' },
       { name: 'Expires', type: 'string', jsonPath: '.spec.expiresAt', description: 'When the entry stops being used.' },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
+}
+
+/** The WorkflowDefinition CRD: immutable once created, which the API server itself enforces. */
+export function definitionCrd(): Schema {
+  return crdOf({
+    group: GROUP,
+    version: VERSION,
+    kind: DEFINITION_KIND,
+    plural: DEFINITION_PLURAL,
+    singular: DEFINITION_SINGULAR,
+    shortNames: DEFINITION_SHORT_NAMES,
+    description: 'An immutable, versioned workflow definition, named NAME.VERSION. Executions (FlyteWorkflows) and launch plans refer to it by name and version.',
+    spec: DefinitionSpec,
+    status: DefinitionStatus,
+    specValidations: [
+      {
+        rule: 'self == oldSelf',
+        messageExpression: "'workflow definition ' + oldSelf.name + ' version ' + oldSelf.version + ' is immutable: apply the change as a new version (spec.version and metadata.name ' + oldSelf.name + '.NEW_VERSION)'",
+      },
+    ],
+    printerColumns: [
+      { name: 'Workflow', type: 'string', jsonPath: '.spec.name', description: 'The workflow name.' },
+      { name: 'Version', type: 'string', jsonPath: '.spec.version', description: 'Its version.' },
+      { name: 'Valid', type: 'boolean', jsonPath: '.status.valid', description: 'Whether it compiles.' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1, description: 'What is wrong with it.' },
     ],
   });
 }

@@ -258,7 +258,7 @@ export const GateDecision = z.enum(['Approved', 'Rejected', 'Received', 'Refused
 export const WorkflowPhase = z.enum(['Pending', 'Running', 'Failing', 'Succeeded', 'Failed', 'Aborting', 'Aborted']);
 export const ErrorKind = z.enum(['User', 'System', 'Permanent']);
 
-const ExecutionError = z
+export const ExecutionError = z
   .object({
     kind: ErrorKind.describe('User errors use the retries budget, System errors the system-retry budget; Permanent errors are never retried.'),
     code: z.string().describe('Stable machine-readable code, e.g. NonZeroExit, OutputsInvalid, PodDeletedExternally.'),

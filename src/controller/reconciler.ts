@@ -22,6 +22,7 @@ import { onlyCosmeticChanges } from './cosmetic.ts';
 import { execute, ownedBy } from './executors.ts';
 import { Expectations } from './expectations.ts';
 import { FreshestCopy } from './freshest-copy.ts';
+import type { ReconcileResult, RoundContext } from './keyed-controller.ts';
 import { statusPatch, type JsonPatchOp } from './status-patch.ts';
 
 export interface ReconcilerDeps {
@@ -66,18 +67,7 @@ export interface ReconcileObserver {
   statusWritten?(e: { workflow: FlyteWorkflow; prev: WorkflowStatus | undefined; next: WorkflowStatus; bytes: number | undefined }): void;
 }
 
-/** What the caller knows about the round: when its key entered the queue. */
-export interface RoundContext {
-  queuedAt: number;
-  /** Shutting down: write down what exists, start nothing (see recordLaunched). */
-  recordOnly?: boolean;
-}
-
-export interface ReconcileResult {
-  requeueAfterMs?: number;
-  /** Something transient failed: retry with the per-key backoff. */
-  retry?: boolean;
-}
+export type { ReconcileResult, RoundContext } from './keyed-controller.ts';
 
 /** One round for one workflow: read caches, plan, act idempotently, write status once. */
 export class Reconciler {
