@@ -34,6 +34,10 @@ export const Codes = {
   BranchEvaluationFailed: 'BranchEvaluationFailed',
   GateRejected: 'GateRejected',
   GateTimedOut: 'GateTimedOut',
+  ChildFailed: 'ChildFailed',
+  ChildAborted: 'ChildAborted',
+  ChildDeleted: 'ChildDeleted',
+  ChildNameTaken: 'ChildNameTaken',
   // The object itself
   StatusTooLarge: 'StatusTooLarge',
   // The process

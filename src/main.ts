@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
+import { DefinitionController } from './controller/definition-controller.ts';
+import { LaunchPlanController } from './controller/launch-plan-controller.ts';
 import { Manager } from './controller/manager.ts';
+import { EventRecorder } from './k8s/event-recorder.ts';
+import { NAMESPACE_INFORMER, ProjectController } from './controller/project-controller.ts';
 import { WorkflowController } from './controller/workflow-controller.ts';
 import { LeaderElector } from './controller/leader-elector.ts';
 import { TokenBucket } from './controller/token-bucket.ts';
@@ -29,12 +33,15 @@ async function main(): Promise<void> {
     onRequest: metrics.onRequest,
   });
   const ownServiceAccount = await ownServiceAccountOf(client, log);
+  // Projects create namespaces: only a propeller that watches every namespace (and is granted that) runs them.
+  const projects = config.projects.enabled && !config.namespaces.length;
   const manager = new Manager(client, log, (informer, reason) => metrics.informerRelists.inc({ informer, reason }));
   const workflows: WorkflowController = manager.add(
     new WorkflowController({
       config,
       client,
       informers: manager.informers,
+      ...(projects ? { namespaceLabels: (ns: string) => manager.informers.get(NAMESPACE_INFORMER).get(`/${ns}`)?.metadata.labels } : {}),
       log,
       ownServiceAccount,
       plugins: new Map([[containerPlugin.type, containerPlugin]]),
@@ -43,6 +50,10 @@ async function main(): Promise<void> {
       onRound: (_key, ms, outcome) => metrics.roundDuration.observe({ outcome }, ms / 1000),
     }),
   );
+  manager.add(new DefinitionController({ config, client, informers: manager.informers, log }));
+  manager.add(new LaunchPlanController({ config, client, informers: manager.informers, events: new EventRecorder(client, log), log }));
+  if (projects) manager.add(new ProjectController({ config, client, informers: manager.informers, log }));
+  else if (config.projects.enabled) log.info('the Project controller is off: it needs the cluster-wide mode, and namespaces is set');
   metrics.countWorkflows(() => workflows.workflows());
   const elector = config.leaderElection.enabled ? createElector(config, client, log) : undefined;
 

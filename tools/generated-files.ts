@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
-import { cacheEntryCrd, flyteWorkflowCrd } from '../src/api/crd.ts';
+import { cacheEntryCrd, definitionCrd, flyteWorkflowCrd, launchPlanCrd, projectCrd } from '../src/api/crd.ts';
 import { ConfigSchema } from '../src/config/schema.ts';
 import { ensureBinaries } from './controlplane/build.ts';
 import { repoRoot } from './controlplane/components.ts';
@@ -25,6 +25,7 @@ const MANIFEST_FILES: [string, string[]][] = [
   ['01-crds.yaml', ['CustomResourceDefinition']],
   ['10-serviceaccount.yaml', ['ServiceAccount']],
   ['20-rbac.yaml', ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']],
+  ['25-admission.yaml', ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']],
   ['30-configmap.yaml', ['ConfigMap']],
   ['40-service.yaml', ['Service']],
   ['50-deployment.yaml', ['Deployment']],
@@ -35,6 +36,9 @@ export async function generatedFiles(): Promise<Record<string, string>> {
   const chart = {
     [`${CHART}/crds/flyteworkflows.yaml`]: HEADER + stringify(flyteWorkflowCrd(), { lineWidth: 0 }),
     [`${CHART}/crds/cacheentries.yaml`]: HEADER.replace('flyteworkflow.ts', 'cache-entry.ts') + stringify(cacheEntryCrd(), { lineWidth: 0 }),
+    [`${CHART}/crds/workflowdefinitions.yaml`]: HEADER.replace('flyteworkflow.ts', 'definition.ts') + stringify(definitionCrd(), { lineWidth: 0 }),
+    [`${CHART}/crds/launchplans.yaml`]: HEADER.replace('flyteworkflow.ts', 'launch-plan.ts') + stringify(launchPlanCrd(), { lineWidth: 0 }),
+    [`${CHART}/crds/projects.yaml`]: HEADER.replace('flyteworkflow.ts', 'project.ts') + stringify(projectCrd(), { lineWidth: 0 }),
     [VALUES_SCHEMA]: await valuesSchema(),
   };
   const readme = withSections(await readFile(join(repoRoot, 'README.md'), 'utf8'), await readmeSections());
@@ -78,6 +82,13 @@ function chartConfigSchema(): JsonSchema {
   le['namespace']!['description'] = 'Namespace of the Lease; empty means the release namespace (the leader-election Role goes there).';
   le['name']!['description'] = 'Name of the Lease; empty means "<fullname>-leader".';
   le['name']!['default'] = '';
+  // projects.enabled follows watchNamespaces unless set; the role names default to the release's own ClusterRoles.
+  const projects = props['projects']!.properties!;
+  delete projects['enabled']!['default'];
+  projects['enabled']!['description'] += ' Unset: true, unless watchNamespaces is set; true with watchNamespaces fails the install.';
+  for (const [key, role] of [['viewerRole', 'viewer'], ['submitterRole', 'submitter'], ['adminRole', 'admin']] as const) {
+    projects[key] = { type: 'string', default: '', description: `${projects[key]!['description']} Empty means "<fullname>-${role}", which the chart creates.` };
+  }
   const server = props['server']!.properties!;
   server['port'] = { ...server['port'], minimum: 1, description: 'Port of /healthz, /readyz and /metrics: the container port and the probes\' target.' };
   return { description: "The propeller's configuration file (src/config/schema.ts), mounted at /etc/propeller/config.yaml.", ...config };

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { DEFINITION_KIND, DEFINITION_PLURAL, DEFINITION_SHORT_NAMES, DEFINITION_SINGULAR, DefinitionSpec, DefinitionStatus } from './definition.ts';
+import { LAUNCH_PLAN_KIND, LAUNCH_PLAN_PLURAL, LAUNCH_PLAN_SHORT_NAMES, LAUNCH_PLAN_SINGULAR, LaunchPlanSpec, LaunchPlanStatus } from './launch-plan.ts';
 import { CACHE_KIND, CACHE_PLURAL, CACHE_SHORT_NAMES, CACHE_SINGULAR, CacheEntrySpec } from './cache-entry.ts';
 import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION, WorkflowSpec, WorkflowStatus } from './flyteworkflow.ts';
+import { PROJECT_KIND, PROJECT_PLURAL, PROJECT_SHORT_NAMES, PROJECT_SINGULAR, ProjectSpec, ProjectStatus } from './project.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -88,6 +90,8 @@ interface CrdDefinition {
   printerColumns: Record<string, unknown>[];
   /** CEL rules on spec, checked by the API server itself (e.g. immutability). */
   specValidations?: { rule: string; message?: string; messageExpression?: string }[];
+  /** CEL rules on the whole object (they may read metadata.name). */
+  rootValidations?: { rule: string; message?: string; messageExpression?: string }[];
   scope?: 'Namespaced' | 'Cluster';
 }
 
@@ -112,6 +116,7 @@ export function crdOf(def: CrdDefinition): Schema {
             openAPIV3Schema: {
               type: 'object',
               description: def.description,
+              ...(def.rootValidations ? { 'x-kubernetes-validations': def.rootValidations } : {}),
               required: ['spec'],
               properties: {
                 apiVersion: { type: 'string', description: `${def.group}/${def.version}` },
@@ -189,12 +194,85 @@ export function definitionCrd(): Schema {
         messageExpression: "'workflow definition ' + oldSelf.name + ' version ' + oldSelf.version + ' is immutable: apply the change as a new version (spec.version and metadata.name ' + oldSelf.name + '.NEW_VERSION)'",
       },
     ],
+    rootValidations: [
+      { rule: "self.metadata.name == self.spec.name + '.' + self.spec.version", messageExpression: "'metadata.name must be ' + self.spec.name + '.' + self.spec.version + ' (spec.name, a dot, spec.version)'" },
+    ],
     printerColumns: [
       { name: 'Workflow', type: 'string', jsonPath: '.spec.name', description: 'The workflow name.' },
       { name: 'Version', type: 'string', jsonPath: '.spec.version', description: 'Its version.' },
       { name: 'Valid', type: 'boolean', jsonPath: '.status.valid', description: 'Whether it compiles.' },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1, description: 'What is wrong with it.' },
+    ],
+  });
+}
+
+/** The LaunchPlan CRD. */
+export function launchPlanCrd(): Schema {
+  return crdOf({
+    group: GROUP,
+    version: VERSION,
+    kind: LAUNCH_PLAN_KIND,
+    plural: LAUNCH_PLAN_PLURAL,
+    singular: LAUNCH_PLAN_SINGULAR,
+    shortNames: LAUNCH_PLAN_SHORT_NAMES,
+    description: 'A WorkflowDefinition version with default and fixed inputs, settings and an optional schedule. Launch it by creating a FlyteWorkflow with spec.launchPlan.',
+    spec: LaunchPlanSpec,
+    status: LaunchPlanStatus,
+    specValidations: [
+      { rule: '!has(self.schedule) || has(self.schedule.cron) != has(self.schedule.fixedRate)', message: 'a schedule takes exactly one of cron and fixedRate' },
+      { rule: '!has(self.schedule) || !has(self.schedule.timeZone) || has(self.schedule.cron)', message: 'schedule.timeZone applies to cron schedules only' },
+    ],
+    printerColumns: [
+      { name: 'Workflow', type: 'string', jsonPath: '.spec.workflow.name', description: 'The definition it launches.' },
+      { name: 'Version', type: 'string', jsonPath: '.spec.workflow.version' },
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule.cron', description: 'Its cron schedule, if any.' },
+      { name: 'Rate', type: 'string', jsonPath: '.spec.schedule.fixedRate', description: 'Its fixed rate, if any.' },
+      { name: 'Active', type: 'boolean', jsonPath: '.spec.active' },
+      { name: 'Valid', type: 'boolean', jsonPath: '.status.valid' },
+      { name: 'Last', type: 'date', jsonPath: '.status.lastScheduledTime', description: 'The last scheduled time acted on.' },
+      { name: 'Next', type: 'string', jsonPath: '.status.nextScheduledTime' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
+}
+
+/** The Project CRD: cluster-scoped, one object per project; the propeller makes a namespace per domain. */
+export function projectCrd(): Schema {
+  return crdOf({
+    group: GROUP,
+    version: VERSION,
+    kind: PROJECT_KIND,
+    plural: PROJECT_PLURAL,
+    singular: PROJECT_SINGULAR,
+    shortNames: PROJECT_SHORT_NAMES,
+    scope: 'Cluster',
+    description:
+      'A project and its domains. The propeller creates a namespace {project}-{domain} for each domain, labelled with both, keeps a ResourceQuota, a LimitRange and the viewer, submitter and admin RoleBindings in it equal to the spec, and applies spec.deletionPolicy to the namespaces of removed domains.',
+    spec: ProjectSpec,
+    status: ProjectStatus,
+    // The propeller reports the same problems in status (src/core/project.ts); these refuse them at once.
+    rootValidations: [
+      {
+        rule: "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+        messageExpression: "'metadata.name ' + self.metadata.name + ' is not a DNS label (lowercase letters, digits and -): it names the namespaces {project}-{domain}'",
+      },
+      {
+        rule: 'self.spec.domains.all(d, size(self.metadata.name) + 1 + size(d) <= 63)',
+        messageExpression: "'the namespace ' + self.metadata.name + '-' + self.spec.domains.filter(d, size(self.metadata.name) + 1 + size(d) > 63)[0] + ' would be longer than 63 characters: shorten the project or the domain name'",
+      },
+    ],
+    specValidations: [
+      { rule: 'self.domains.all(d, self.domains.exists_one(e, e == d))', message: 'spec.domains lists a domain twice' },
+      { rule: '!has(self.quota) || !has(self.quota.domains) || self.quota.domains.all(d, d in self.domains)', message: 'spec.quota.domains names a domain that is not in spec.domains' },
+      { rule: '!has(self.limitRange) || !has(self.limitRange.domains) || self.limitRange.domains.all(d, d in self.domains)', message: 'spec.limitRange.domains names a domain that is not in spec.domains' },
+    ],
+    printerColumns: [
+      { name: 'Domains', type: 'string', jsonPath: '.spec.domains', description: 'The domains.' },
+      { name: 'Policy', type: 'string', jsonPath: '.spec.deletionPolicy', description: 'What becomes of the namespace of a removed domain.' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Ready, Progressing, Degraded, Invalid or Terminating.' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'What is happening or what is wrong.' },
     ],
   });
 }

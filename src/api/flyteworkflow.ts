@@ -163,6 +163,7 @@ export type BranchSpec = { cases: { when: string; then: NodeSpec }[]; else?: Nod
 export type NodeSpec = {
   task?: string;
   subworkflow?: string;
+  launchPlan?: string;
   branch?: BranchSpec;
   gate?: z.infer<typeof Gate>;
   inputs?: Record<string, Binding>;
@@ -199,6 +200,7 @@ const Node: z.ZodType<NodeSpec> = z
   .object({
     task: z.string().min(1).optional().describe('Run this task of spec.tasks as a pod.'),
     subworkflow: z.string().min(1).optional().describe('Run this workflow of spec.subworkflows, with its own nodes, inside this node.'),
+    launchPlan: z.string().min(1).max(253).optional().describe('Run this LaunchPlan of the namespace as a child execution (its own FlyteWorkflow, owned by this one); the node takes its outputs.'),
     get branch() {
       return Branch.optional();
     },
@@ -208,7 +210,7 @@ const Node: z.ZodType<NodeSpec> = z
     retries: z.int().min(0).max(100).optional().describe('Overrides the task\'s retries (task nodes only).'),
     timeout: Duration.optional().describe("Overrides the task's per-attempt timeout; on a gate, how long it waits before failing."),
   })
-  .check((ctx) => exactlyOne(ctx, ['task', 'subworkflow', 'branch', 'gate'], 'a node'))
+  .check((ctx) => exactlyOne(ctx, ['task', 'subworkflow', 'branch', 'gate', 'launchPlan'], 'a node'))
   .describe('One step of the DAG: a task, a subworkflow, a branch or a gate, with its inputs bound.') as z.ZodType<NodeSpec>;
 
 const Subworkflow = z
@@ -236,8 +238,16 @@ export const WorkflowSpec = z
     description: z.string().max(4096).optional().describe('What the workflow does.'),
     interface: Interface.optional(),
     inputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe("This execution's input values, checked against interface.inputs."),
-    tasks: atomic(z.record(z.string(), Task)).describe('Tasks by name.'),
-    nodes: atomic(z.record(z.string(), Node)).describe('Nodes by name: the DAG.'),
+    definition: z
+      .object({
+        name: z.string().min(1).max(63).describe('The workflow name of a WorkflowDefinition in this namespace.'),
+        version: z.string().min(1).max(189).describe('Its version.'),
+      })
+      .optional()
+      .describe('Run a versioned WorkflowDefinition instead of an inline workflow (tasks and nodes): it is copied into status.resolved when the execution starts, so later versions never change it.'),
+    launchPlan: z.string().min(1).max(253).optional().describe('Run a LaunchPlan of this namespace: its definition, with its default inputs under spec.inputs and its fixed inputs, which spec.inputs may not set.'),
+    tasks: atomic(z.record(z.string(), Task)).optional().describe('Tasks by name.'),
+    nodes: atomic(z.record(z.string(), Node)).optional().describe('Nodes by name: the DAG. Set these (with tasks), or definition, or launchPlan.'),
     outputs: atomic(z.record(z.string(), Binding)).optional().describe('A binding for each workflow output.'),
     subworkflows: atomic(z.record(z.string(), Subworkflow)).optional().describe('Named workflows that subworkflow nodes run.'),
     onFailure: Node.optional().describe('A task or subworkflow node run when the workflow fails (not when it is aborted); it may bind inputs.NAME and error.message, error.code, error.kind, error.node. The workflow still ends Failed.'),
@@ -296,6 +306,26 @@ export const NodeStatus = z
   })
   .describe('Observed state of one node. Nodes inside subworkflows and branches are keyed by path, e.g. train/split.');
 
+const LaunchPlanInterface = z
+  .object({
+    definition: z.string().describe('The WorkflowDefinition it launches, NAME.VERSION.'),
+    inputs: z.record(z.string(), z.string()).optional().describe('Inputs a node may bind, by type (fixed inputs left out).'),
+    outputs: z.record(z.string(), z.string()).optional(),
+    defaulted: z.array(z.string()).optional().describe('Inputs with a default: a node need not bind them.'),
+    labels: z.record(z.string(), z.string()).optional().describe("The launch plan's labels: a child execution carries them under the parent's."),
+  })
+  .describe("What a launch-plan node sees of the launch plan it runs.");
+
+const Resolved = z
+  .object({
+    definition: z.string().optional().describe('The WorkflowDefinition run, NAME.VERSION.'),
+    launchPlan: z.string().optional().describe('The LaunchPlan launched.'),
+    workflow: anyJson(z.record(z.string(), z.unknown())).describe("The definition's workflow, copied when the execution started."),
+    inputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe("The execution's inputs: the launch plan's defaults, then spec.inputs, then its fixed inputs."),
+    settings: anyJson(z.record(z.string(), z.unknown())).optional().describe("The launch plan's settings (maxParallelism, serviceAccountName, overwriteCache, labels, annotations), under those of spec."),
+  })
+  .describe('What an execution by reference runs, fixed when it starts: deleting or adding versions later never changes it.');
+
 export const WorkflowStatus = z
   .object({
     phase: WorkflowPhase.optional(),
@@ -312,6 +342,8 @@ export const WorkflowStatus = z
     outputs: atomic(z.record(z.string(), anyJson(z.unknown()))).optional().describe('Workflow outputs, once it succeeded.'),
     error: ExecutionError.optional(),
     nodes: atomic(z.record(z.string(), NodeStatus)).optional().describe('Status of each node by name.'),
+    resolved: Resolved.optional(),
+    launchPlans: atomic(z.record(z.string(), LaunchPlanInterface)).optional().describe('The interface of each launch plan a node runs, fixed when the execution started.'),
   })
   .describe('Observed state of the execution, written by the propeller.');
 
@@ -343,6 +375,7 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
 }
 
 /** A FlyteWorkflow as read from the API server. The spec is unchecked until `parseSpec` accepts it. */

@@ -70,6 +70,17 @@ export const ConfigSchema = z.object({
       reservationMs: z.int().min(1000).default(30_000).describe("How long a serialized run's cache reservation lasts without renewal; its holder renews it at half-time, and a crashed holder's lapses."),
     })
     .prefault({}),
+  projects: z
+    .object({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Run the Project controller: a namespace per domain of each Project, with its quota, limits and RoleBindings. It needs the cluster-wide mode: with namespaces set it does not run.'),
+      viewerRole: z.string().min(1).default('propeller-viewer').describe("The ClusterRole a Project's viewers are bound to in its namespaces (the propeller may only bind it, not hold it)."),
+      submitterRole: z.string().min(1).default('propeller-submitter').describe("The ClusterRole a Project's submitters are bound to."),
+      adminRole: z.string().min(1).default('propeller-admin').describe("The ClusterRole a Project's admins are bound to."),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

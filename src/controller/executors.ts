@@ -18,6 +18,9 @@ export interface ExecutorContext {
   cache: CacheGateway;
   /** A pod this process created for (node, attempt): the next round sees it even before the pod cache does. */
   created(pod: Pod, node: string, attempt: number): void;
+  children: ChildGateway;
+  /** A child execution this process created: the next round sees it even before the cache does. */
+  createdChild(name: string): void;
   /** A cache entry as an executor last saw it: the next round sees it even before the cache informer does. */
   observed(entry: CacheEntryObject): void;
   log: Logger;
@@ -37,7 +40,7 @@ export async function execute(ctx: ExecutorContext, action: Action): Promise<Act
 
 /** An API error in the core's terms: refused for good, a full quota, a taken name, or worth trying again. */
 export function failureOf(err: unknown): ActionFailure {
-  if (err instanceof PodNameTakenError) return { kind: 'NameTaken', message: err.message };
+  if (err instanceof PodNameTakenError || (err instanceof PropellerError && err.code === Codes.ChildNameTaken)) return { kind: 'NameTaken', message: err.message };
   const message = err instanceof KubeApiError ? err.serverMessage : errorMessage(err);
   if (isQuotaExceeded(err)) return { kind: 'Quota', message };
   if ((isInvalid(err) || isTooLarge(err)) && err instanceof KubeApiError) return { kind: 'Rejected', message };
@@ -118,6 +121,28 @@ const EXECUTORS: Executors = {
     return observed(ctx, action, written);
   },
 
+  async CreateChild(ctx, action) {
+    const metadata = action.child['metadata'] as { name: string; namespace: string };
+    try {
+      await ctx.children.create(action.child);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      // Ours from a round whose status write was lost (adopt it), or someone else's of the same name.
+      const existing = await ctx.children.get(metadata.namespace, metadata.name);
+      const owner = (existing?.metadata as { ownerReferences?: { uid: string; controller?: boolean }[] } | undefined)?.ownerReferences;
+      if (existing && !owner?.some((r) => r.controller && r.uid === ctx.workflow.metadata.uid)) {
+        throw new PropellerError(Codes.ChildNameTaken, `FlyteWorkflow ${metadata.name} exists but is not a child of this execution`);
+      }
+    }
+    ctx.createdChild(metadata.name);
+    return { action, ok: true };
+  },
+
+  async AbortChild(ctx, action) {
+    await ctx.children.abort(ctx.workflow.metadata.namespace, action.name);
+    return { action, ok: true };
+  },
+
   async ReleaseCache(ctx, action) {
     const namespace = ctx.workflow.metadata.namespace;
     const current = await ctx.cache.get(namespace, action.name);
@@ -160,6 +185,13 @@ function entryObject(namespace: string, content: CacheEntryContent): CacheEntryO
     metadata: { name, namespace, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.task]: labelValue(content.task) } },
     spec,
   };
+}
+
+/** Creates and aborts child executions (launch-plan nodes). */
+export interface ChildGateway {
+  create(child: Record<string, unknown>): Promise<unknown>;
+  get(namespace: string, name: string): Promise<FlyteWorkflow | undefined>;
+  abort(namespace: string, name: string): Promise<void>;
 }
 
 export class PodNameTakenError extends PropellerError {

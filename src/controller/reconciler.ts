@@ -3,10 +3,15 @@ import { API_VERSION, KIND, TERMINAL_WORKFLOW_PHASES, type FlyteWorkflow, type N
 import type { CacheEntryObject } from '../api/cache-entry.ts';
 import { FINALIZER } from '../api/labels.ts';
 import type { Pod } from '../api/pod.ts';
-import type { ActionOutcome, CacheEntryView } from '../core/actions.ts';
+import type { ActionOutcome, CacheEntryView, ChildView } from '../core/actions.ts';
 import { compactStatus } from '../core/compact.ts';
 import { compileWorkflow, type CompileResult } from '../core/compile.ts';
 import { findNode } from '../core/find-node.ts';
+import { effectiveSpec, launchPlanNames, resolveExecution, type References, type Resolution } from '../core/resolve.ts';
+import type { LaunchPlanInterface } from '../core/compiled.ts';
+import { formatType } from '../core/types/index.ts';
+import { definitionObjectName, type DefinitionObject } from '../api/definition.ts';
+import type { LaunchPlanObject } from '../api/launch-plan.ts';
 import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
 import type { TaskPlugin } from '../core/task-plugin.ts';
 import { Codes } from '../error-codes.ts';
@@ -19,7 +24,7 @@ import type { WorkflowStore } from '../k8s/workflow-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { CacheOverlay } from './cache-overlay.ts';
 import { onlyCosmeticChanges } from './cosmetic.ts';
-import { execute, ownedBy } from './executors.ts';
+import { execute, ownedBy, type ChildGateway } from './executors.ts';
 import { Expectations } from './expectations.ts';
 import { FreshestCopy } from './freshest-copy.ts';
 import type { ReconcileResult, RoundContext } from './keyed-controller.ts';
@@ -30,6 +35,16 @@ export interface ReconcilerDeps {
   workflows: { get(key: string): FlyteWorkflow | undefined };
   /** The informer cache of pods, by owning workflow uid. */
   podsOf(workflowUid: string): Pod[];
+  /** Definitions and launch plans by namespace and object name: the informer's copy, else a live read. */
+  references: {
+    definition(namespace: string, name: string): Promise<DefinitionObject | undefined>;
+    launchPlan(namespace: string, name: string): Promise<LaunchPlanObject | undefined>;
+  };
+  /** The project and domain labels of a namespace's executions (Project namespaces), if known. */
+  tenancyOf?(namespace: string): Record<string, string>;
+  /** Child executions (of launch-plan nodes) owned by a workflow, by its uid. */
+  childrenOf(workflowUid: string): FlyteWorkflow[];
+  children: ChildGateway;
   /** The informer cache of cache entries of a namespace, by name. */
   cacheEntriesOf(namespace: string): ReadonlyMap<string, CacheEntryObject>;
   store: WorkflowStore;
@@ -75,6 +90,12 @@ export class Reconciler {
   private readonly expectations = new Expectations();
   private readonly freshest = new FreshestCopy();
   private readonly compiled = new Map<string, { generation: number | undefined; result: CompileResult }>();
+  /** Executions by reference: what each resolved to (until the status holds it), or why it cannot. */
+  private readonly resolutions = new Map<string, Resolution>();
+  /** Launch-plan interfaces of executions whose status does not hold them yet. */
+  private readonly launchPlanInterfaces = new Map<string, Record<string, LaunchPlanInterface>>();
+  /** Child executions this process created that the cache may not show yet, by workflow key. */
+  private readonly createdChildren = new Map<string, Map<string, number>>();
   private readonly baseSize = new Map<string, { generation: number | undefined; bytes: number }>();
   /** Conflicts in a row per workflow. */
   private readonly conflicts = new Map<string, number>();
@@ -123,8 +144,11 @@ export class Reconciler {
     this.launched.delete(key);
     this.statusSize.delete(key);
     this.conflicts.delete(key);
+    this.createdChildren.delete(key);
     if (uid) {
       this.compiled.delete(uid);
+      this.resolutions.delete(uid);
+      this.launchPlanInterfaces.delete(uid);
       this.baseSize.delete(uid);
     }
   }
@@ -154,7 +178,9 @@ export class Reconciler {
         if (early) return early;
       }
       try {
-        wf = this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, finalizers, [...finalizers, FINALIZER]));
+        // The same write labels the execution with its project and domain, from its namespace's labels.
+        const tenancy = Object.fromEntries(Object.entries(this.deps.tenancyOf?.(namespace) ?? {}).filter(([k]) => wf!.metadata.labels?.[k] === undefined));
+        wf = this.freshest.remember(key, wf, await this.deps.store.setFinalizers(namespace, name, finalizers, [...finalizers, FINALIZER], { existing: wf.metadata.labels, add: tenancy }));
       } catch (err) {
         if (isNotFound(err)) return {};
         if (isWriteConflict(err)) return this.conflicted(key, wf, log);
@@ -164,7 +190,7 @@ export class Reconciler {
 
     const launched = wf.status?.phase === undefined ? this.launched.get(key) : undefined;
     // What plan goes on from: the stored status, or the one a launching round could not write yet.
-    const base = launched ? { ...wf, status: launched.status } : wf;
+    const base = await this.resolve(launched ? { ...wf, status: launched.status } : wf);
     const round1 = this.plan(base, await this.observedPods(key, base, cachedPods, now), now);
     const result = await this.act(key, base, round1, now, round, log);
     const status = result.status;
@@ -254,7 +280,8 @@ export class Reconciler {
    * what a graceful exit must write down (recordLaunched). Returns undefined when the round should go on as usual (invalid
    * spec, or pods already there).
    */
-  private async launchFirstPods(key: string, wf: FlyteWorkflow, cached: Pod[], now: number, round: RoundContext, log: Logger): Promise<ReconcileResult | undefined> {
+  private async launchFirstPods(key: string, cachedWf: FlyteWorkflow, cached: Pod[], now: number, round: RoundContext, log: Logger): Promise<ReconcileResult | undefined> {
+    const wf = await this.resolve(cachedWf);
     const pods = await this.observedPods(key, wf, cached, now);
     if (pods.length) return undefined;
     const planned = this.plan(wf, pods, now);
@@ -284,13 +311,14 @@ export class Reconciler {
 
   private plan(wf: FlyteWorkflow, pods: Pod[], now: number, outcomes?: ActionOutcome[]): PlanResult {
     return plan({
-      workflow: { ...wf.metadata, spec: wf.spec, status: wf.status },
+      workflow: { ...wf.metadata, spec: effectiveSpec(wf.spec, wf.status?.resolved), status: wf.status },
       pods,
       now,
       config: this.deps.planConfig,
       plugins: this.deps.plugins,
       compiled: this.compile(wf),
       cache: this.cacheOf(wf.metadata.namespace),
+      children: this.childrenOf(wf),
       ...(outcomes?.length ? { outcomes } : {}),
     });
   }
@@ -345,9 +373,127 @@ export class Reconciler {
   private compile(wf: FlyteWorkflow): CompileResult {
     const memo = this.compiled.get(wf.metadata.uid);
     if (memo && memo.generation === wf.metadata.generation) return memo.result;
-    const result = compileWorkflow(wf.spec, { maxNodes: this.deps.planConfig.maxNodes, maxDepth: this.deps.planConfig.maxDepth });
+    const resolution = this.resolutions.get(wf.metadata.uid);
+    const resolved = wf.status?.resolved;
+    let result: CompileResult;
+    if (resolution && !resolution.ok) result = resolution;
+    else {
+      result = compileWorkflow(effectiveSpec(wf.spec, resolved), {
+        maxNodes: this.deps.planConfig.maxNodes,
+        maxDepth: this.deps.planConfig.maxDepth,
+        launchPlans: new Map(Object.entries(wf.status?.launchPlans ?? {})),
+      });
+      // Errors in the definition say so; errors in the execution's own inputs stay as they are.
+      if (!result.ok && resolved?.definition) {
+        const where = `workflow definition ${JSON.stringify(resolved.definition)}`;
+        result = { ok: false, errors: result.errors.map((e) => (e.startsWith('workflow: inputs') ? e : `${where}: ${e}`)) };
+      }
+    }
     this.compiled.set(wf.metadata.uid, { generation: wf.metadata.generation, result });
     return result;
+  }
+
+  /**
+   * An execution by reference, resolved once: what it runs is copied into its status (status.resolved)
+   * with its first write, so deleting or adding versions later never changes it. A missing reference
+   * makes the compile step fail it, naming what is missing.
+   */
+  private async resolve(cached: FlyteWorkflow): Promise<FlyteWorkflow> {
+    const wf = await this.resolveReference(cached);
+    return this.resolveLaunchPlans(wf);
+  }
+
+  /**
+   * The interface of each launch plan a node runs, fixed with the first write (status.launchPlans) like
+   * status.resolved: the launch plan and its definition as they were when the execution started.
+   */
+  private async resolveLaunchPlans(wf: FlyteWorkflow): Promise<FlyteWorkflow> {
+    if (wf.status?.launchPlans) return wf;
+    const uid = wf.metadata.uid;
+    let found = this.launchPlanInterfaces.get(uid);
+    if (!found) {
+      const names = launchPlanNames(effectiveSpec(wf.spec, wf.status?.resolved));
+      if (!names.length) return wf;
+      found = {};
+      for (const name of names) {
+        const iface = await this.launchPlanInterface(wf.metadata.namespace, name);
+        if (iface) found[name] = iface;
+      }
+      this.launchPlanInterfaces.set(uid, found);
+      this.compiled.delete(uid);
+    }
+    return { ...wf, status: { ...wf.status, launchPlans: found } };
+  }
+
+  private async launchPlanInterface(namespace: string, name: string): Promise<LaunchPlanInterface | undefined> {
+    const lp = await this.deps.references.launchPlan(namespace, name);
+    if (!lp) return undefined;
+    const definition = definitionObjectName(lp.spec.workflow.name, lp.spec.workflow.version);
+    const def = await this.deps.references.definition(namespace, definition);
+    if (!def) return undefined;
+    const compiled = compileWorkflow(def.spec.workflow, { maxNodes: this.deps.planConfig.maxNodes, maxDepth: this.deps.planConfig.maxDepth, inputs: 'none' });
+    if (!compiled.ok) return undefined;
+    const fixed = lp.spec.fixedInputs ?? {};
+    const inputs = Object.fromEntries([...compiled.workflow.inputTypes].filter(([n]) => !Object.hasOwn(fixed, n)).map(([n, t]) => [n, formatType(t)]));
+    const outputs = Object.fromEntries([...compiled.workflow.outputTypes].map(([n, t]) => [n, formatType(t)]));
+    return {
+      definition,
+      inputs,
+      outputs,
+      defaulted: Object.keys(lp.spec.defaultInputs ?? {}).filter((n) => !Object.hasOwn(fixed, n)),
+      ...(lp.spec.labels ? { labels: lp.spec.labels } : {}),
+    };
+  }
+
+  /** Child executions as plan sees them: the cache, plus those this process just created. */
+  private childrenOf(wf: FlyteWorkflow): ReadonlyMap<string, ChildView> {
+    const key = `${wf.metadata.namespace}/${wf.metadata.name}`;
+    const children = new Map<string, ChildView>();
+    for (const child of this.deps.childrenOf(wf.metadata.uid)) {
+      const s = child.status;
+      children.set(child.metadata.name, {
+        name: child.metadata.name,
+        uid: child.metadata.uid,
+        ...(s?.phase ? { phase: s.phase } : {}),
+        ...(s?.outputs ? { outputs: s.outputs } : {}),
+        ...(s?.error ? { error: s.error } : {}),
+        ...(s?.message ? { message: s.message } : {}),
+      });
+    }
+    const created = this.createdChildren.get(key);
+    for (const [name, at] of created ?? []) {
+      if (children.has(name) || this.deps.now() - at > 60_000) created!.delete(name);
+      else children.set(name, { name });
+    }
+    return children;
+  }
+
+  private async resolveReference(wf: FlyteWorkflow): Promise<FlyteWorkflow> {
+    if (wf.status?.resolved) return wf;
+    const uid = wf.metadata.uid;
+    let resolution = this.resolutions.get(uid);
+    if (!resolution) {
+      resolution = resolveExecution(wf.spec, await this.referencesOf(wf));
+      if (resolution.ok && !resolution.resolved) return wf;
+      this.resolutions.set(uid, resolution);
+      this.compiled.delete(uid);
+    }
+    return resolution.ok && resolution.resolved ? { ...wf, status: { ...wf.status, resolved: resolution.resolved } } : wf;
+  }
+
+  /** The definition and launch plan an execution names, read from the caches (or live, if the cache lags). */
+  private async referencesOf(wf: FlyteWorkflow): Promise<References> {
+    const namespace = wf.metadata.namespace;
+    const spec = (wf.spec ?? {}) as { launchPlan?: unknown; definition?: { name?: unknown; version?: unknown } };
+    const lpName = typeof spec.launchPlan === 'string' ? spec.launchPlan : undefined;
+    const lp = lpName ? await this.deps.references.launchPlan(namespace, lpName) : undefined;
+    const ref = lp ? lp.spec.workflow : spec.definition;
+    const named = typeof ref?.name === 'string' && typeof ref.version === 'string' ? { name: ref.name, version: ref.version } : undefined;
+    const def = named ? await this.deps.references.definition(namespace, definitionObjectName(named.name, named.version)) : undefined;
+    return {
+      definition: (name, version) => (def && def.spec.name === name && def.spec.version === version ? def.spec : undefined),
+      launchPlan: (name) => (name === lpName ? lp?.spec : undefined),
+    };
   }
 
   /**
@@ -382,6 +528,11 @@ export class Reconciler {
         log.debug({ node, attempt, pod: pod.metadata.name }, 'created pod');
       },
       observed: (entry: CacheEntryObject) => this.cacheOverlay.remember(entry, this.deps.now()),
+      children: this.deps.children,
+      createdChild: (name: string) => {
+        const created = this.createdChildren.get(key) ?? this.createdChildren.set(key, new Map()).get(key)!;
+        created.set(name, this.deps.now());
+      },
       log,
     };
     const outcomes = await Promise.all(

@@ -7,11 +7,17 @@ import type { TaskPlugin } from '../core/task-plugin.ts';
 import { errorMessage } from '../errors.ts';
 import { CacheGateway } from '../k8s/cache-gateway.ts';
 import { EventRecorder } from '../k8s/event-recorder.ts';
-import type { Informer } from '../k8s/informer.ts';
-import { cacheEntriesPath, podsPath, workflowsPath } from '../k8s/paths.ts';
+import type { Informer, KubeObject } from '../k8s/informer.ts';
+import { cacheEntriesPath, definitionPath, definitionsPath, launchPlanPath, launchPlansPath, podsPath, workflowsPath } from '../k8s/paths.ts';
+import { ResourceStore } from '../k8s/resource-store.ts';
+import type { DefinitionObject } from '../api/definition.ts';
+import type { LaunchPlanObject } from '../api/launch-plan.ts';
 import { PodGateway } from '../k8s/pod-gateway.ts';
 import type { KubeClient } from '../k8s/rest.ts';
 import { WorkflowStore } from '../k8s/workflow-store.ts';
+import { ChildWorkflowGateway } from '../k8s/child-gateway.ts';
+import { controllerOwnerUid } from './owner-index.ts';
+import { tenancyLabels } from '../core/project.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { InformerFactory } from './informer-factory.ts';
 import { forResource, KeyedController, keyOf, owns, watches, type KeyedControllerOptions } from './keyed-controller.ts';
@@ -30,6 +36,8 @@ export interface WorkflowControllerOptions {
   onRound?: KeyedControllerOptions['onRound'];
   /** The propeller's own service account, which task pods may never use. */
   ownServiceAccount?: { namespace: string; name: string };
+  /** Labels of a namespace, when they are watched (projects on): executions get project and domain from them. */
+  namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
 }
 
 /**
@@ -56,17 +64,30 @@ export class WorkflowController {
     const { config, client, log, informers } = opts;
     const namespaces = config.namespaces.length ? config.namespaces : [undefined];
     const suffix = (ns: string | undefined) => (ns ? `/${ns}` : '');
-    this.workflowInformers = namespaces.map((ns) => informers.get<FlyteWorkflow>({ name: `flyteworkflows${suffix(ns)}`, path: workflowsPath(ns) }));
+    this.workflowInformers = namespaces.map((ns) => informers.get<FlyteWorkflow>({ name: `flyteworkflows${suffix(ns)}`, path: workflowsPath(ns), indexBy: controllerOwnerUid }));
     const podInformers = namespaces.map((ns) =>
       informers.get<Pod>({ name: `pods${suffix(ns)}`, path: podsPath(ns), labelSelector: `${LABELS.managedBy}=${MANAGED_BY}`, transform: slimPod, indexBy: ownerUid }),
     );
     this.cacheInformers = namespaces.map((ns) => informers.get<CacheEntryObject>({ name: `cacheentries${suffix(ns)}`, path: cacheEntriesPath(ns), indexBy: entryNamespace }));
+    const definitionInformers = namespaces.map((ns) => informers.get<DefinitionObject>({ name: `workflowdefinitions${suffix(ns)}`, path: definitionsPath(ns) }));
+    const launchPlanInformers = namespaces.map((ns) => informers.get<LaunchPlanObject>({ name: `launchplans${suffix(ns)}`, path: launchPlansPath(ns) }));
+    const definitions = new ResourceStore<DefinitionObject>(client, definitionPath);
+    const launchPlans = new ResourceStore<LaunchPlanObject>(client, launchPlanPath);
+    const cachedOrLive = async <T>(informers: Informer<T & KubeObject>[], store: ResourceStore<T>, namespace: string, name: string): Promise<T | undefined> =>
+      informers.map((i) => i.get(`${namespace}/${name}`)).find(Boolean) ?? (await store.get(namespace, name));
     this.cacheGateway = new CacheGateway(client);
     this.events = new EventRecorder(client, log);
     const now = opts.now ?? Date.now;
     this.reconciler = new Reconciler({
       workflows: { get: (key) => this.workflowInformerFor(key)?.get(key) },
       podsOf: (uid) => podInformers.flatMap((i) => i.byIndex(uid)),
+      references: {
+        definition: (namespace, name) => cachedOrLive(definitionInformers, definitions, namespace, name),
+        launchPlan: (namespace, name) => cachedOrLive(launchPlanInformers, launchPlans, namespace, name),
+      },
+      tenancyOf: (namespace) => tenancyLabels(opts.namespaceLabels?.(namespace)),
+      childrenOf: (uid) => this.workflowInformers.flatMap((i) => i.byIndex(uid)),
+      children: new ChildWorkflowGateway(client),
       cacheEntriesOf: (namespace) => new Map(this.cacheInformers.flatMap((i) => i.byIndex(namespace)).map((e) => [e.metadata.name, e])),
       store: new WorkflowStore(client),
       pods: new PodGateway(client),
@@ -103,6 +124,8 @@ export class WorkflowController {
       sources: [
         forResource(this.workflowInformers, { filter: (type, wf) => this.changed(wf) || type === 'added', urgent: notAccepted, onDelete: (wf) => this.deleted(wf) }),
         owns(podInformers, KIND, { onEvent: (type, pod, key) => type === 'deleted' && this.reconciler.podGone(key, pod.metadata.name) }),
+        // Child executions of launch-plan nodes wake their parent.
+        owns(this.workflowInformers, KIND),
         watches(this.cacheInformers, (type, entry) => {
           if (type === 'deleted') this.reconciler.cacheEntryGone(entry.metadata.namespace, entry.metadata.name);
           return this.reconciler.waitersOf(keyOf(entry));

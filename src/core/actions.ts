@@ -46,7 +46,10 @@ export type Action =
   | { type: 'RenewCache'; node: string; name: string; holder: CacheHolder; until: string }
   /** Writes outputs; `replace` overwrites an entry that exists (overwriteCache, or our own reservation). */
   | { type: 'WriteCache'; node: string; entry: CacheEntryContent; replace: boolean }
-  | { type: 'ReleaseCache'; node: string; name: string; holder: CacheHolder };
+  | { type: 'ReleaseCache'; node: string; name: string; holder: CacheHolder }
+  /** A child execution (a launch-plan node's): a FlyteWorkflow owned by this one. */
+  | { type: 'CreateChild'; node: string; attempt: number; child: Record<string, unknown>; previous?: NodeStatus }
+  | { type: 'AbortChild'; node: string; name: string; reason: string };
 
 export type ActionType = Action['type'];
 
@@ -61,3 +64,14 @@ export type ActionFailure = { kind: 'Rejected' | 'Quota' | 'NameTaken' | 'Transi
 export type ActionOutcome =
   | { action: Action; ok: true; observed?: CacheEntryView }
   | { action: Action; ok: false; failure: ActionFailure };
+
+/** What plan reads of a child execution. */
+export interface ChildView {
+  name: string;
+  uid?: string;
+  phase?: string;
+  outputs?: Record<string, unknown>;
+  error?: { kind: string; code: string; message: string; node?: string };
+  message?: string;
+  aborting?: boolean;
+}

@@ -10,6 +10,7 @@ import {
   type CompiledTask,
   type CompileLimits,
   type CompileResult,
+  type LaunchPlanInterface,
 } from './compiled.ts';
 import { topologicalOrder } from './dag.ts';
 import { findJsonProblem } from './json-problems.ts';
@@ -42,7 +43,6 @@ export const ERROR_FIELDS: ReadonlyMap<string, FlyteType> = new Map<string, Flyt
  * the field and the reason.
  */
 export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): CompileResult {
-
   // What the schema check cannot see: nesting that would overflow its recursion, and "__proto__" keys it would drop.
   // Signals are patched into running workflows by hand: a bad one is refused at its gate, never fatal.
   const { signals, refusedSignals } = parseSignals(rawSpec);
@@ -54,27 +54,32 @@ export function compileWorkflow(rawSpec: unknown, limits: CompileLimits): Compil
   if (!parsed.success) return { ok: false, errors: cap(parsed.error.issues.map(formatIssue)) };
   const spec = parsed.data;
   const errors: string[] = [];
-  const nodeCount = Object.keys(spec.nodes).length;
-  if (nodeCount === 0) return { ok: false, errors: ['workflow: nodes: a workflow needs at least one node'] };
+  if (spec.definition || spec.launchPlan) {
+    // The reconciler replaces a reference by what it names before compiling; one left here is a mix-up.
+    const set = ['definition', 'launchPlan', 'nodes', 'tasks'].filter((k) => spec[k as keyof typeof spec] !== undefined);
+    return { ok: false, errors: [`workflow: (spec): set nodes and tasks, or definition, or launchPlan, not ${set.join(' and ')}`] };
+  }
+  const nodeCount = Object.keys(spec.nodes ?? {}).length;
+  if (nodeCount === 0) return { ok: false, errors: ['workflow: nodes: a workflow needs at least one node (or run one by reference: spec.definition or spec.launchPlan)'] };
   if (nodeCount > limits.maxNodes) {
     return { ok: false, errors: [`workflow: nodes: ${nodeCount} nodes exceed the limit of ${limits.maxNodes} per workflow`] };
   }
 
   const inputTypes = parseInterface(spec.interface?.inputs, 'workflow: interface.inputs', errors);
   const outputTypes = parseInterface(spec.interface?.outputs, 'workflow: interface.outputs', errors);
-  const inputs = checkWorkflowInputs(spec.inputs ?? {}, inputTypes, errors);
+  const inputs = checkWorkflowInputs(spec.inputs ?? {}, inputTypes, errors, limits.inputs ?? 'all');
 
   const tasks = new Map<string, CompiledTask>();
-  for (const [name, task] of Object.entries(spec.tasks)) tasks.set(name, compileTask(name, task, errors));
+  for (const [name, task] of Object.entries(spec.tasks ?? {})) tasks.set(name, compileTask(name, task, errors));
 
-  const compiler = new ScopeCompiler(spec, tasks, errors);
+  const compiler = new ScopeCompiler(spec, tasks, errors, limits.launchPlans ?? new Map());
   const root = compiler.scope({
     name: '',
     where: 'workflow',
     nodeWhere: (id) => `node ${quote(id)}`,
     inputTypes,
     outputTypes,
-    nodes: spec.nodes,
+    nodes: spec.nodes ?? {},
     outputs: spec.outputs ?? {},
     onFailure: spec.onFailure,
   });
@@ -134,10 +139,17 @@ class ScopeCompiler implements NodeCompiler {
   /** Subworkflows being compiled, outermost first: reaching one of them again is recursion. */
   private readonly compiling: string[] = [];
 
-  constructor(spec: WorkflowSpec, tasks: ReadonlyMap<string, CompiledTask>, errors: string[]) {
+  private readonly launchPlans: ReadonlyMap<string, LaunchPlanInterface>;
+
+  constructor(spec: WorkflowSpec, tasks: ReadonlyMap<string, CompiledTask>, errors: string[], launchPlans: ReadonlyMap<string, LaunchPlanInterface>) {
     this.spec = spec;
     this.tasks = tasks;
     this.errors = errors;
+    this.launchPlans = launchPlans;
+  }
+
+  launchPlan(name: string): LaunchPlanInterface | string {
+    return this.launchPlans.get(name) ?? `launch plan ${quote(name)} not found in this namespace`;
   }
 
   subworkflow(name: string): CompiledScope | string {
@@ -387,13 +399,15 @@ export function parseInterface(decl: Record<string, string> | undefined, where: 
   return types;
 }
 
-function checkWorkflowInputs(values: Record<string, unknown>, types: ReadonlyMap<string, FlyteType>, errors: string[]): Record<string, unknown> {
+function checkWorkflowInputs(values: Record<string, unknown>, types: ReadonlyMap<string, FlyteType>, errors: string[], mode: 'all' | 'given' | 'none'): Record<string, unknown> {
   const inputs: Record<string, unknown> = {};
+  if (mode === 'none') return inputs;
   for (const name of Object.keys(values)) {
     if (!types.has(name)) errors.push(`workflow: inputs: unknown input ${quote(name)} (not in interface.inputs)`);
   }
   for (const [name, type] of types) {
     const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (value === undefined && mode === 'given') continue;
     if (value === undefined && type.kind !== 'optional') {
       errors.push(`workflow: inputs.${name}: missing value for required input`);
       continue;

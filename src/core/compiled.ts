@@ -59,7 +59,13 @@ export interface CompiledGateNode extends NodeBase {
   gate: GateKind;
 }
 
-export type CompiledNode = CompiledTaskNode | CompiledSubworkflowNode | CompiledBranchNode | CompiledGateNode;
+export interface CompiledLaunchPlanNode extends NodeBase {
+  kind: 'launchPlan';
+  launchPlan: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+export type CompiledNode = CompiledTaskNode | CompiledSubworkflowNode | CompiledBranchNode | CompiledGateNode | CompiledLaunchPlanNode;
 export type NodeKind = CompiledNode['kind'];
 
 /**
@@ -98,6 +104,23 @@ export interface CompileLimits {
   maxNodes: number;
   /** Deepest nesting of subworkflows and branches. */
   maxDepth?: number;
+  /**
+   * How to treat spec.inputs: 'all' (an execution: every required input has a value), 'given' (a launch
+   * plan's defaults: the values given must be known and typed right, missing ones are for later) or
+   * 'none' (a definition: it has no values).
+   */
+  inputs?: 'all' | 'given' | 'none';
+  /** What launch-plan nodes may run: each launch plan's interface (status.launchPlans). */
+  launchPlans?: ReadonlyMap<string, LaunchPlanInterface>;
+}
+
+export interface LaunchPlanInterface {
+  definition: string;
+  inputs?: Record<string, string>;
+  outputs?: Record<string, string>;
+  defaulted?: string[];
+  /** The launch plan's labels, merged under the parent's on each child execution. */
+  labels?: Record<string, string>;
 }
 
 export type CompileResult = { ok: true; workflow: CompiledWorkflow } | { ok: false; errors: string[] };

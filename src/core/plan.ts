@@ -175,6 +175,12 @@ class WorkflowRound {
         const why = failure.kind === 'Quota' ? 'waiting for resource quota' : failure.kind === 'NameTaken' ? 'waiting' : 'could not create pod';
         const before = action.previous ?? { phase: 'Pending' as const };
         round.replace(action.node, failure.kind === 'NotRun' ? before : { ...before, message: cut(`${why}: ${failure.message}`) });
+      } else if (action.type === 'CreateChild') {
+        // The node stays as it was and the round is retried; its message says why (a quota on
+        // FlyteWorkflows, a foreign object holding the child's name) instead of a silent Pending.
+        const why = failure.kind === 'Quota' ? 'waiting for resource quota' : 'could not create child execution';
+        const before = action.previous ?? { phase: 'Pending' as const };
+        round.replace(action.node, failure.kind === 'NotRun' ? before : { ...before, message: cut(`${why}: ${failure.message}`) });
       } else if (action.type === 'WriteCache') {
         cacheWriteFailed(round, action, failure);
       } else if (action.type === 'ReserveCache') {

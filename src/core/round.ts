@@ -1,7 +1,7 @@
 import type { NodeStatus, SignalSpec, WorkflowStatus } from '../api/flyteworkflow.ts';
 import { ANNOTATIONS, LABELS } from '../api/labels.ts';
 import type { Pod } from '../api/pod.ts';
-import type { Action, ActionOutcome, CacheEntryView } from './actions.ts';
+import type { Action, ActionOutcome, CacheEntryView, ChildView } from './actions.ts';
 import type { CompileResult, CompiledWorkflow } from './compiled.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { TaskPlugin } from './task-plugin.ts';
@@ -56,6 +56,8 @@ export interface PlanInput {
   compiled?: CompileResult;
   /** Cache entries of the workflow's namespace, by name. */
   cache?: ReadonlyMap<string, CacheEntryView>;
+  /** Child executions of launch-plan nodes, by name. */
+  children?: ReadonlyMap<string, ChildView>;
   /**
    * What became of actions an earlier call asked for, when some failed: the call then settles them
    * through the same rules as everything else (retries, failure policy) and starts nothing new.

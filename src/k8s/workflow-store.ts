@@ -24,10 +24,17 @@ export class WorkflowStore {
    * which the API server's JSON Patch accepts for a missing field): a concurrent change to the list fails
    * it (422), while changes to anything else, such as labels, never do.
    */
-  setFinalizers(namespace: string, name: string, current: readonly string[], next: readonly string[]): Promise<FlyteWorkflow> {
+  setFinalizers(namespace: string, name: string, current: readonly string[], next: readonly string[], addLabels?: { existing: Record<string, string> | undefined; add: Record<string, string> }): Promise<FlyteWorkflow> {
     const test = { op: 'test', path: '/metadata/finalizers', value: current.length ? current : null };
     const change = next.length ? { op: 'add', path: '/metadata/finalizers', value: next } : { op: 'remove', path: '/metadata/finalizers' };
-    return this.client.request<FlyteWorkflow>('PATCH', workflowPath(namespace, name), { body: [test, change], contentType: JSON_PATCH });
+    const labels = addLabels && Object.keys(addLabels.add).length ? labelOps(addLabels.existing, addLabels.add) : [];
+    return this.client.request<FlyteWorkflow>('PATCH', workflowPath(namespace, name), { body: [test, change, ...labels], contentType: JSON_PATCH });
   }
 }
 
+
+/** JSON Patch operations adding labels: the whole map when there is none yet, else each key. */
+function labelOps(existing: Record<string, string> | undefined, add: Record<string, string>): unknown[] {
+  if (!existing) return [{ op: 'add', path: '/metadata/labels', value: add }];
+  return Object.entries(add).map(([k, v]) => ({ op: 'add', path: `/metadata/labels/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`, value: v }));
+}

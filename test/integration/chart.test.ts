@@ -66,13 +66,39 @@ type Deployment = K8sObject & {
 
 /** What the propeller does in a namespace it watches (src/k8s/): every rule set the chart grants must allow these. */
 const WORKFLOW_PERMISSIONS: [group: string, resource: string, verbs: string[]][] = [
-  ['flyte.propeller.dev', 'flyteworkflows', ['get', 'list', 'watch', 'patch']],
+  ['flyte.propeller.dev', 'flyteworkflows', ['get', 'list', 'watch', 'patch', 'create', 'delete']],
+  ['flyte.propeller.dev', 'workflowdefinitions', ['get', 'list', 'watch']],
+  ['flyte.propeller.dev', 'launchplans', ['get', 'list', 'watch']],
+  ['flyte.propeller.dev', 'workflowdefinitions/status', ['patch']],
+  ['flyte.propeller.dev', 'launchplans/status', ['patch']],
   ['flyte.propeller.dev', 'flyteworkflows/status', ['patch']],
   ['flyte.propeller.dev', 'flyteworkflows/finalizers', ['update']],
   ['', 'pods', ['create', 'delete', 'get', 'list', 'watch']],
   ['', 'events', ['create', 'patch']],
   ['flyte.propeller.dev', 'cacheentries', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
 ];
+
+/**
+ * What the Project controller does (src/k8s/project-gateway.ts), in the cluster-wide mode only, besides
+ * reading FlyteWorkflows (which the workflow rules allow). `bind` is limited to the three project roles.
+ */
+const PROJECT_PERMISSIONS: [group: string, resource: string, verbs: string[]][] = [
+  ['flyte.propeller.dev', 'projects', ['list', 'watch', 'patch']],
+  ['flyte.propeller.dev', 'projects/status', ['patch']],
+  ['', 'namespaces', ['list', 'watch', 'create', 'patch', 'delete']],
+  ['', 'resourcequotas', ['list', 'watch', 'create', 'patch', 'delete']],
+  ['', 'limitranges', ['list', 'watch', 'create', 'patch', 'delete']],
+  ['rbac.authorization.k8s.io', 'rolebindings', ['list', 'watch', 'create', 'patch', 'delete']],
+  ['rbac.authorization.k8s.io', 'clusterroles', ['bind']],
+];
+
+/** The three roles a Project's subjects are bound to, exactly (docs/projects.md). */
+const VIEWER_RULES: Rule[] = [
+  { apiGroups: ['flyte.propeller.dev'], resources: ['flyteworkflows', 'workflowdefinitions', 'launchplans', 'cacheentries'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
+];
+const SUBMITTER_RULES: Rule[] = [...VIEWER_RULES, { apiGroups: ['flyte.propeller.dev'], resources: ['flyteworkflows'], verbs: ['create', 'patch', 'delete'] }];
+const ADMIN_RULES: Rule[] = [...SUBMITTER_RULES, { apiGroups: ['flyte.propeller.dev'], resources: ['workflowdefinitions', 'launchplans', 'cacheentries'], verbs: ['create', 'patch', 'delete'] }];
 
 // ---------------------------------------------------------------------------------------------------------
 // Commands
@@ -159,6 +185,34 @@ function assertWorkflowRules(role: Role): void {
   assert.deepEqual(granted, wanted, `${role.kind} ${role.metadata.name} grants exactly what the propeller uses`);
 }
 
+/** The Project controller's ClusterRole, its binding, the three project roles and the admission policy, for release `full`. */
+function assertProjectRbac(objects: K8sObject[], full: string, serviceAccount: string, namespace: string): void {
+  const role = only<Role>(objects, 'ClusterRole', `${full}-projects`);
+  const granted = role.rules.flatMap((r) => r.resources.map((res) => `${res}:${[...r.verbs].sort().join(',')}`)).sort();
+  const wanted = PROJECT_PERMISSIONS.map(([, res, verbs]) => `${res}:${[...verbs].sort().join(',')}`).sort();
+  assert.deepEqual(granted, wanted, 'the projects ClusterRole grants exactly what the Project controller uses');
+  const roles = [`${full}-viewer`, `${full}-submitter`, `${full}-admin`];
+  const bind = role.rules.find((r) => r.verbs.includes('bind'))!;
+  assert.deepEqual(bind.resourceNames, roles, 'bind: only the three project roles');
+  for (const r of role.rules) {
+    assert.ok(!r.verbs.includes('escalate') && !r.verbs.includes('*') && !r.verbs.includes('update') && !r.verbs.includes('deletecollection'), `no escalate, update, deletecollection or *: ${JSON.stringify(r)}`);
+    assert.ok(!r.resources.includes('*') && !r.apiGroups.includes('*'));
+  }
+  assert.ok(!allows(role.rules, 'rbac.authorization.k8s.io', 'clusterroles', 'bind', 'cluster-admin'));
+  const binding = only<Binding>(objects, 'ClusterRoleBinding', `${full}-projects`);
+  assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${full}-projects` });
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount, namespace }]);
+  for (const [name, rules] of [[roles[0]!, VIEWER_RULES], [roles[1]!, SUBMITTER_RULES], [roles[2]!, ADMIN_RULES]] as const) {
+    assert.deepEqual(only<Role>(objects, 'ClusterRole', name).rules, rules, `${name} grants exactly what docs/projects.md says`);
+  }
+  const policy = only<K8sObject & { spec: { failurePolicy: string; matchConditions: { expression: string }[]; validations: { expression: string }[] } }>(objects, 'ValidatingAdmissionPolicy', `${full}-projects`);
+  assert.equal(policy.spec.failurePolicy, 'Fail');
+  assert.deepEqual(policy.spec.matchConditions.map((c) => c.expression), [`request.userInfo.username == 'system:serviceaccount:${namespace}:${serviceAccount}'`], 'the policy concerns the propeller alone');
+  assert.ok(policy.spec.validations.some((v) => roles.every((r) => v.expression.includes(`"${r}"`))), 'it names the three roles');
+  const policyBinding = only<K8sObject & { spec: { policyName: string; validationActions: string[] } }>(objects, 'ValidatingAdmissionPolicyBinding', `${full}-projects`);
+  assert.deepEqual(policyBinding.spec, { policyName: `${full}-projects`, validationActions: ['Deny'] });
+}
+
 function assertLeaseRole(objects: K8sObject[], namespace: string, leaseName: string): void {
   const leaseRoles = objects.filter((o) => o.kind === 'Role' && (o as Role).rules.some((r) => r.resources.includes('leases'))) as Role[];
   assert.equal(leaseRoles.length, 1, 'one leader-election Role');
@@ -191,9 +245,13 @@ describe('the chart renders', () => {
     const objects = await template({ values: ['default'] });
     assert.deepEqual(
       kinds(objects).sort(),
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(),
+      [
+        ...['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'],
+        // Projects: the controller's ClusterRole and binding, the viewer, submitter and admin roles, the admission policy.
+        ...['ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRole', 'ClusterRole', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
+      ].sort(),
     );
-    for (const o of objects) if (!o.kind.startsWith('Cluster')) assert.equal(o.metadata.namespace, 'propeller-system', `${o.kind} ${o.metadata.name} names its namespace`);
+    for (const o of objects) if (!o.kind.startsWith('Cluster') && !o.kind.startsWith('ValidatingAdmissionPolicy')) assert.equal(o.metadata.namespace, 'propeller-system', `${o.kind} ${o.metadata.name} names its namespace`);
 
     const clusterRole = only<Role>(objects, 'ClusterRole', 'propeller');
     assertWorkflowRules(clusterRole);
@@ -201,9 +259,11 @@ describe('the chart renders', () => {
     assert.deepEqual(crb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'propeller' });
     assert.deepEqual(crb.subjects, [{ kind: 'ServiceAccount', name: 'propeller', namespace: 'propeller-system' }]);
     assertLeaseRole(objects, 'propeller-system', 'propeller-leader');
+    assertProjectRbac(objects, 'propeller', 'propeller', 'propeller-system');
 
     const config = renderedConfig(objects);
     assert.deepEqual(config.namespaces, []);
+    assert.deepEqual(config.projects, { enabled: true, viewerRole: 'propeller-viewer', submitterRole: 'propeller-submitter', adminRole: 'propeller-admin' }, 'the roles the chart creates');
     assert.equal(config.leaderElection.enabled, false);
     assert.equal(config.leaderElection.name, 'propeller-leader');
     assert.equal(config.kubeconfig, '', 'in the cluster: the pod service account');
@@ -260,6 +320,37 @@ describe('the chart renders', () => {
     assert.deepEqual(workflowRoles.map((r) => r.metadata.namespace).sort(), ['team-a', 'team-b'], 'no pod permissions outside the watched namespaces');
     assertLeaseRole(objects, 'propeller-system', 'propeller-leader');
     assert.deepEqual(renderedConfig(objects).namespaces, ['team-a', 'team-b']);
+    // Projects create namespaces: off in this mode, and nothing granted for them.
+    assert.equal(renderedConfig(objects).projects.enabled, false);
+    assert.ok(!kinds(objects).some((k) => k.startsWith('ValidatingAdmissionPolicy')), 'no admission policy either');
+    assert.ok(!objects.some((o) => (o as Role).rules?.some((r) => r.resources.includes('namespaces') || r.resources.includes('rolebindings'))), 'no namespace or RoleBinding permissions');
+    const r = await helm(['template', 'x', CHART, '--kube-version', KUBE_VERSION, '-f', valuesFile('namespaced'), '--set', 'config.projects.enabled=true']);
+    assert.notEqual(r.code, 0, 'projects with watchNamespaces must not render');
+    assert.match(r.stderr, /config\.projects\.enabled is true but watchNamespaces is set/);
+  });
+
+  test('projects: off leaves out all of their RBAC; role names follow the release, or the config; the admission policy needs 1.30', async () => {
+    const off = await template({ set: ['config.projects.enabled=false'] });
+    assert.equal(renderedConfig(off).projects.enabled, false);
+    assert.deepEqual(kinds(off).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'].sort(), 'nothing for projects');
+    assert.ok(!off.some((o) => (o as Role).rules?.some((r) => r.resources.includes('namespaces') || r.verbs.includes('bind'))), 'no namespace or bind permissions without projects');
+
+    const flyte = await template({ release: 'flyte' });
+    assertProjectRbac(flyte, 'flyte-propeller', 'flyte-propeller', 'propeller-system');
+    assert.equal(renderedConfig(flyte).projects.viewerRole, 'flyte-propeller-viewer');
+
+    const named = await template({ set: ['config.projects.viewerRole=team-viewer'] });
+    assert.equal(renderedConfig(named).projects.viewerRole, 'team-viewer');
+    assert.ok(named.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'team-viewer'), 'the chart creates the role the config names');
+    assert.deepEqual(only<Role>(named, 'ClusterRole', 'propeller-projects').rules.find((r) => r.verbs.includes('bind'))?.resourceNames, ['team-viewer', 'propeller-submitter', 'propeller-admin']);
+
+    const noPolicy = await template({ set: ['rbac.admissionPolicy=false'] });
+    assert.ok(!kinds(noPolicy).some((k) => k.startsWith('ValidatingAdmissionPolicy')));
+    const old = await helm(['template', 'x', CHART, '--kube-version', '1.29.0']);
+    assert.notEqual(old.code, 0);
+    assert.match(old.stderr, /rbac\.admissionPolicy needs ValidatingAdmissionPolicy .*Kubernetes 1\.30/);
+    const oldOff = await helm(['template', 'x', CHART, '--kube-version', '1.29.0', '--set', 'rbac.admissionPolicy=false']);
+    assert.equal(oldOff.code, 0, show(oldOff));
   });
 
   test('replicaCount 2: leader election on, rolling updates; explicitly disabling it fails the render', async () => {
@@ -352,6 +443,8 @@ describe('the chart renders', () => {
       [['replicas=2'], /additional properties 'replicas' not allowed/],
       [['watchNamespaces={Team_A}'], /watchNamespaces/],
       [['metrics.serviceMonitor.enable=true'], /additional properties 'enable' not allowed/],
+      [['config.projects.viewerRol=x'], /additional properties 'viewerRol' not allowed/],
+      [['rbac.admissionPolicy=maybe'], /rbac\/admissionPolicy/],
     ];
     for (const [set, message] of cases) {
       const r = await helm(['template', 'x', CHART, '--kube-version', KUBE_VERSION, ...set.flatMap((s) => ['--set', s])]);
@@ -365,7 +458,8 @@ describe('the chart renders', () => {
     // Set by the chart rather than by values (see the comments in values.yaml): the rest must match.
     const { kubeconfig: _k, namespaces: _n, leaderElection, ...rest } = ConfigSchema.parse({});
     const { enabled: _e, identity: _i, ...election } = leaderElection;
-    const expected = { ...rest, leaderElection: { ...election, name: '' } };
+    const { enabled: _p, ...projectRoles } = rest.projects;
+    const expected = { ...rest, leaderElection: { ...election, name: '' }, projects: Object.fromEntries(Object.keys(projectRoles).map((k) => [k, ''])) };
     assert.deepEqual(values.config, expected, 'charts/propeller/values.yaml config: differs from src/config/schema.ts defaults');
   });
 
@@ -408,6 +502,11 @@ describe('the chart and manifests on the local control plane', () => {
       leaseRoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings/${full}-leader-election`,
       clusterRole: `/apis/rbac.authorization.k8s.io/v1/clusterroles/${full}`,
       clusterRoleBinding: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${full}`,
+      projectsRole: `/apis/rbac.authorization.k8s.io/v1/clusterroles/${full}-projects`,
+      projectsRoleBinding: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${full}-projects`,
+      viewerRole: `/apis/rbac.authorization.k8s.io/v1/clusterroles/${full}-viewer`,
+      admissionPolicy: `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${full}-projects`,
+      admissionPolicyBinding: `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${full}-projects`,
     };
     try {
       // No --wait: nothing can run the image here. The API server still admits and stores every object.
@@ -537,24 +636,37 @@ describe('the chart and manifests on the local control plane', () => {
           ['create', 'pods', workNs.name],
           ['delete', 'pods', workNs.name],
           ['create', 'events', workNs.name],
+          // Launch plans create their scheduled runs and delete old ones (history limits).
+          ['create', 'flyteworkflows', workNs.name, wf_],
+          ['delete', 'flyteworkflows', workNs.name, wf_],
           ['update', 'leases', releaseNs.name, { group: 'coordination.k8s.io', name: `${full}-leader` }],
         ];
         const no: [string, string, string | undefined, object?][] = [
           ['list', 'secrets', workNs.name],
           ['list', 'secrets', undefined],
           ['get', 'configmaps', releaseNs.name],
-          ['create', 'flyteworkflows', workNs.name, wf_],
-          ['delete', 'flyteworkflows', workNs.name, wf_],
           ['update', 'pods', workNs.name],
           ['create', 'pods', workNs.name, { subresource: 'exec' }],
           ['update', 'leases', releaseNs.name, { group: 'coordination.k8s.io', name: 'some-other-lease' }],
           ['create', 'leases', otherNs.name, { group: 'coordination.k8s.io' }],
           ['create', 'clusterroles', undefined, { group: 'rbac.authorization.k8s.io' }],
         ];
+        const rbacGroup = { group: 'rbac.authorization.k8s.io' };
+        // Projects: RoleBindings to the three project roles only (bind, never escalate), never the permissions they grant.
+        no.push(
+          ['bind', 'clusterroles', undefined, { ...rbacGroup, name: 'cluster-admin' }],
+          ['escalate', 'clusterroles', undefined, rbacGroup],
+          ['create', 'roles', workNs.name, rbacGroup],
+          ['update', 'namespaces', undefined],
+          ['deletecollection', 'namespaces', undefined],
+          ['get', 'pods', workNs.name, { subresource: 'log' }],
+        );
         if (mode === 'cluster-wide') {
           yes.push(['list', 'flyteworkflows', undefined, wf_], ['watch', 'pods', undefined], ['create', 'pods', otherNs.name]);
+          yes.push(['create', 'namespaces', undefined], ['create', 'rolebindings', otherNs.name, rbacGroup], ['bind', 'clusterroles', undefined, { ...rbacGroup, name: `${full}-submitter` }]);
         } else {
           no.push(['list', 'flyteworkflows', undefined, wf_], ['watch', 'pods', undefined], ['create', 'pods', otherNs.name], ['list', 'flyteworkflows', otherNs.name, wf_]);
+          no.push(['create', 'namespaces', undefined], ['create', 'rolebindings', workNs.name, rbacGroup], ['bind', 'clusterroles', undefined, { ...rbacGroup, name: `${full}-submitter` }]);
         }
         for (const [verb, resource, namespace, extra] of yes) assert.equal(await can(verb, resource, namespace, extra), true, `${mode}: may ${verb} ${resource} in ${namespace ?? 'all namespaces'} ${JSON.stringify(extra ?? {})}`);
         for (const [verb, resource, namespace, extra] of no) assert.equal(await can(verb, resource, namespace, extra), false, `${mode}: may not ${verb} ${resource} in ${namespace ?? 'all namespaces'} ${JSON.stringify(extra ?? {})}`);

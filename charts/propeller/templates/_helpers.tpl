@@ -60,6 +60,8 @@ The effective configuration file, as a dict: .Values.config plus what the chart 
 - namespaces comes from watchNamespaces, so RBAC and the watch always agree.
 - leaderElection.enabled defaults to (replicaCount > 1); explicitly false with several replicas fails.
 - leaderElection.name defaults to "<fullname>-leader", so two releases in one namespace never share a Lease.
+- projects.enabled defaults to true, but to false with watchNamespaces (explicitly true with them fails);
+  projects.viewerRole, submitterRole and adminRole default to "<fullname>-viewer", "-submitter", "-admin".
 */}}
 {{- define "propeller.configDict" -}}
 {{- $config := deepCopy .Values.config }}
@@ -76,6 +78,22 @@ The effective configuration file, as a dict: .Values.config plus what the chart 
 {{- $_ := set $le "name" (printf "%s-leader" (include "propeller.fullname" .)) }}
 {{- end }}
 {{- $_ := set $config "leaderElection" $le }}
+{{- $projects := deepCopy (default dict $config.projects) }}
+{{- if .Values.watchNamespaces }}
+{{- if and (hasKey $projects "enabled") $projects.enabled }}
+{{- fail "config.projects.enabled is true but watchNamespaces is set: the Project controller creates namespaces, which a propeller confined to some namespaces cannot. Remove config.projects.enabled (it is then off with watchNamespaces) or empty watchNamespaces." }}
+{{- end }}
+{{- $_ := set $projects "enabled" false }}
+{{- else if not (hasKey $projects "enabled") }}
+{{- $_ := set $projects "enabled" true }}
+{{- end }}
+{{- range $role := list "viewer" "submitter" "admin" }}
+{{- $key := printf "%sRole" $role }}
+{{- if not (get $projects $key) }}
+{{- $_ := set $projects $key (printf "%s-%s" (include "propeller.fullname" $) $role) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "projects" $projects }}
 {{- $_ := set $config "namespaces" (default list .Values.watchNamespaces) }}
 {{- toYaml $config }}
 {{- end }}
@@ -107,9 +125,16 @@ The effective configuration file, as a dict: .Values.config plus what the chart 
 
 {{/* What the propeller does in a namespace it watches (see src/k8s/). */}}
 {{- define "propeller.workflowRules" -}}
+# Launch plans create their scheduled runs, abort them (Replace) and delete old ones (history limits).
 - apiGroups: ["flyte.propeller.dev"]
   resources: ["flyteworkflows"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
+- apiGroups: ["flyte.propeller.dev"]
+  resources: ["workflowdefinitions", "launchplans"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["flyte.propeller.dev"]
+  resources: ["workflowdefinitions/status", "launchplans/status"]
+  verbs: ["patch"]
 - apiGroups: ["flyte.propeller.dev"]
   resources: ["flyteworkflows/status"]
   verbs: ["patch"]

@@ -1,6 +1,6 @@
 import type { ExecutionError, FailurePolicy, NodeSpec, NodeStatus } from '../../api/flyteworkflow.ts';
 import type { BindingScope, ValueSource } from '../bindings.ts';
-import type { CompiledNode, CompiledScope, CompiledTask } from '../compiled.ts';
+import type { CompiledNode, CompiledScope, CompiledTask, LaunchPlanInterface } from '../compiled.ts';
 import type { Round } from '../round.ts';
 
 /**
@@ -84,6 +84,8 @@ export interface NodeCompiler {
   readonly errors: string[];
   /** A compiled subworkflow, or why there is none (unknown, recursive, invalid). */
   subworkflow(name: string): CompiledScope | string;
+  /** What a launch plan a node runs looks like, or why it cannot be run. */
+  launchPlan(name: string): LaunchPlanInterface | string;
   /** A scope of one node, for a branch arm: it binds against the enclosing scope. */
   single(id: string, spec: NodeSpec, where: string, bindings: BindingScope, upstream: Set<string>): CompiledScope | undefined;
 }

@@ -1,6 +1,7 @@
 import type { CompiledNode } from '../compiled.ts';
 import { branchHandler, compileBranchNode } from './branch.ts';
 import { compileGateNode, gateHandler } from './gate.ts';
+import { compileLaunchPlanNode, launchPlanHandler } from './launch-plan.ts';
 import type { NodeCompileInput, NodeCompiler, NodeHandler } from './handler.ts';
 import { compileSubworkflowNode, subworkflowHandler } from './subworkflow.ts';
 import { compileTaskNode, taskHandler } from './task.ts';
@@ -18,6 +19,8 @@ export function handlerOf<N extends CompiledNode>(node: N): NodeHandler<N> {
       return branchHandler as unknown as NodeHandler<N>;
     case 'gate':
       return gateHandler as unknown as NodeHandler<N>;
+    case 'launchPlan':
+      return launchPlanHandler as unknown as NodeHandler<N>;
   }
 }
 
@@ -27,5 +30,6 @@ export function compileNodeOfKind(c: NodeCompiler, input: NodeCompileInput): Com
   if (spec.task !== undefined) return compileTaskNode(c, input);
   if (spec.subworkflow !== undefined) return compileSubworkflowNode(c, input);
   if (spec.branch !== undefined) return compileBranchNode(c, input);
+  if (spec.launchPlan !== undefined) return compileLaunchPlanNode(c, input);
   return compileGateNode(c, input);
 }

@@ -284,8 +284,8 @@ const INVALID: [string, unknown, string[], CompileLimits?][] = [
   ['a gate of no kind', gateSpec({ gate: {} }), ['node "g": gate: a gate needs one of sleep, approve, signal']],
   ['retries on a gate', gateSpec({ gate: { sleep: '1s' }, retries: 1 }), ['node "g": retries: only task nodes retry, not a gate node']],
   ['a gate timeout that is not a duration', gateSpec({ gate: { approve: {} }, timeout: 'forever' }), ['node "g": timeout: "forever" is not a duration such as 90s or 1h30m']],
-  ['a node of two kinds', gateSpec({ gate: { sleep: '1s' }, task: 'u' }), ['node "g": (spec): a node takes exactly one of task, subworkflow, branch, gate, not task and gate']],
-  ['a node of no kind', gateSpec({}), ['node "g": (spec): a node needs one of task, subworkflow, branch, gate']],
+  ['a node of two kinds', gateSpec({ gate: { sleep: '1s' }, task: 'u' }), ['node "g": (spec): a node takes exactly one of task, subworkflow, branch, gate, launchPlan, not task and gate']],
+  ['a node of no kind', gateSpec({}), ['node "g": (spec): a node needs one of task, subworkflow, branch, gate, launchPlan']],
 
   // Failure handlers
   [

@@ -108,7 +108,7 @@ const INVALID: [string, unknown, string][] = [
     { tasks: { t }, nodes: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`n${i}`, { task: 't', inputs: one }])) },
     'workflow: nodes: 11 nodes exceed the limit of 10 per workflow',
   ],
-  ['no nodes', { tasks: { t }, nodes: {} }, 'workflow: nodes: a workflow needs at least one node'],
+  ['no nodes', { tasks: { t }, nodes: {} }, 'workflow: nodes: a workflow needs at least one node (or run one by reference: spec.definition or spec.launchPlan)'],
   ['binding with two sources', { tasks: { t }, nodes: { a: { task: 't', inputs: { a: { value: 1, from: 'x.y' } } } } }, 'node "a": inputs.a: a binding takes exactly one of from, value, list or dict, not from and value'],
   ['task without an image', { tasks: { t: { container: {} } }, nodes: { a: { task: 't' } } }, 'task "t": container.image: Invalid input: expected string, received undefined'],
 ];
@@ -128,7 +128,10 @@ test('compile rejects a spec nested too deep to check, instead of overflowing th
 
 test('compile rejects things that are not a spec at all', () => {
   assert.deepEqual(errorsOf(null), ['workflow: (spec): Invalid input: expected object, received null']);
-  assert.deepEqual(errorsOf({ nodes: {} }), ['workflow: tasks: Invalid input: expected record, received undefined']);
+  // tasks and nodes are optional in the schema since an execution may run a definition by reference.
+  assert.deepEqual(errorsOf({}), ['workflow: nodes: a workflow needs at least one node (or run one by reference: spec.definition or spec.launchPlan)']);
+  assert.deepEqual(errorsOf({ nodes: { a: { task: 't' } } }), ['node "a": task: unknown task "t"']);
+  assert.deepEqual(errorsOf({ definition: { name: 'd', version: '1' }, nodes: { a: { task: 't' } } }), ['workflow: (spec): set nodes and tasks, or definition, or launchPlan, not definition and nodes']);
 });
 
 test('compile reports every independent error, not just the first', () => {

@@ -124,13 +124,13 @@ export class Sim {
     } else if (action.type === 'DeletePod') {
       const pod = this.pods.get(action.podName);
       if (pod) pod.metadata.deletionTimestamp ??= iso(this.now);
-    } else {
+    } else if (action.type !== 'CreateChild' && action.type !== 'AbortChild') {
       this.applyCache(action);
     }
   }
 
   /** What the API server would do with a cache action: creates skip a taken name, CAS writes test the version. */
-  private applyCache(action: Exclude<Action, { type: 'CreatePod' | 'DeletePod' }>): void {
+  private applyCache(action: Exclude<Action, { type: 'CreatePod' | 'DeletePod' | 'CreateChild' | 'AbortChild' }>): void {
     const rv = () => String(++this.version);
     if (action.type === 'ReserveCache') {
       const { name, ...rest } = action.entry;

@@ -4,6 +4,8 @@
  * JSON Patch with tests, AlreadyExists on a taken name, 422 for an object it refuses.
  */
 import type { CacheEntryObject } from '../../../src/api/cache-entry.ts';
+import type { DefinitionObject } from '../../../src/api/definition.ts';
+import type { LaunchPlanObject } from '../../../src/api/launch-plan.ts';
 import type { FlyteWorkflow } from '../../../src/api/flyteworkflow.ts';
 import type { Pod } from '../../../src/api/pod.ts';
 import { Reconciler, type ReconcilerDeps } from '../../../src/controller/reconciler.ts';
@@ -30,6 +32,10 @@ export class FakeWorld {
   readonly workflows = new Map<string, FlyteWorkflow>();
   readonly pods = new Map<string, Pod>();
   readonly cacheEntries = new Map<string, CacheEntryObject>();
+  readonly definitions = new Map<string, DefinitionObject>();
+  /** Project and domain labels by namespace, as the Project controller's namespaces carry them. */
+  readonly namespaceLabels = new Map<string, Record<string, string>>();
+  readonly launchPlans = new Map<string, LaunchPlanObject>();
   readonly events: (RecordedEvent & { name: string })[] = [];
   readonly requests: string[] = [];
   /** Pod names the API server refuses as invalid (422), with its message. */
@@ -52,11 +58,12 @@ export class FakeWorld {
         world.workflows.set(key, next);
         return clone(next);
       },
-      async setFinalizers(namespace: string, name: string, _current: readonly string[], next: readonly string[]) {
+      async setFinalizers(namespace: string, name: string, _current: readonly string[], next: readonly string[], labels?: { add: Record<string, string> }) {
         world.requests.push(`finalizers ${name}`);
         const key = `${namespace}/${name}`;
         const wf = world.workflow(key);
         wf.metadata.finalizers = [...next];
+        if (labels && Object.keys(labels.add).length) wf.metadata.labels = { ...wf.metadata.labels, ...labels.add };
         wf.metadata.resourceVersion = String(++world.rv);
         return clone(wf);
       },
@@ -88,7 +95,18 @@ export class FakeWorld {
     const deps: ReconcilerDeps = {
       workflows: { get: (key) => clone(world.workflows.get(key)) },
       podsOf: (uid) => [...world.pods.values()].filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === uid)).map(clone),
+      references: {
+        definition: async (_namespace, name) => clone(world.definitions.get(name)),
+        launchPlan: async (_namespace, name) => clone(world.launchPlans.get(name)),
+      },
       cacheEntriesOf: () => new Map(world.cacheEntries),
+      tenancyOf: (namespace) => world.namespaceLabels.get(namespace) ?? {},
+      childrenOf: (uid) => [...world.workflows.values()].filter((w) => (w.metadata as { ownerReferences?: { uid: string }[] }).ownerReferences?.some((r) => r.uid === uid)).map(clone),
+      children: {
+        create: async (child) => void world.workflows.set(`ns/${(child['metadata'] as { name: string }).name}`, clone(child) as unknown as FlyteWorkflow),
+        get: async (_ns, name) => clone(world.workflows.get(`ns/${name}`)),
+        abort: async () => {},
+      },
       store,
       pods,
       cache: {} as CacheGateway,

@@ -78,3 +78,13 @@ test('a round that changes nothing writes nothing and asks for no round of its o
   assert.equal(world.requests.length, writes, 'no request at all');
   assert.equal(again.requeueAfterMs, undefined, 'no follow-up round: a resync must cost one round, not two');
 });
+
+test('an execution in a project namespace is labelled with its project and domain by the finalizer write; its own labels win', async () => {
+  const world = new FakeWorld();
+  world.namespaceLabels.set('ns', { project: 'ml', domain: 'staging' });
+  const key = world.apply('tenant', { tasks: { t: task }, nodes: { a: { task: 't' } } });
+  world.workflow(key).metadata.labels = { domain: 'mine' };
+  await settleRounds(world, key);
+  assert.deepEqual(world.workflow(key).metadata.labels, { domain: 'mine', project: 'ml' });
+  assert.equal(world.requests.filter((r) => r.startsWith('finalizers')).length, 1, 'no extra write for the labels');
+});
