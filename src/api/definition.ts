@@ -13,7 +13,7 @@ const NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** The parts of a workflow spec that belong to one execution, not to its definition. */
 const EXECUTION_ONLY = ['inputs', 'abort', 'signals', 'overwriteCache', 'definition', 'launchPlan'] as const;
 
-export const DefinitionWorkflow = WorkflowSpec.omit(Object.fromEntries(EXECUTION_ONLY.map((k) => [k, true])) as { [K in (typeof EXECUTION_ONLY)[number]]: true }).required({ tasks: true, nodes: true }).describe(
+export const DefinitionWorkflow = WorkflowSpec.omit(Object.fromEntries(EXECUTION_ONLY.map((k) => [k, true])) as { [K in (typeof EXECUTION_ONLY)[number]]: true }).required({ nodes: true }).describe(
   'The workflow: interface, tasks, nodes, subworkflows, outputs, failure handler and defaults, as in a FlyteWorkflow but without the values of one execution.',
 );
 

@@ -15,6 +15,8 @@ import { forResource, KeyedController, keyOf, owns, watches, type ReconcileResul
 import { deepEqual } from './deep-equal.ts';
 import { Scheduler } from './scheduler.ts';
 import { controllerOwnerUid } from './owner-index.ts';
+import { launchPlanInterfaces, type ReferenceReader } from './launch-plan-interfaces.ts';
+import { launchPlanNames } from '../core/resolve.ts';
 
 const MESSAGE_LIMIT = 1024;
 
@@ -34,6 +36,7 @@ export class LaunchPlanController {
   private readonly definitionStore: ResourceStore<DefinitionObject>;
   private readonly scheduler: Scheduler;
   private readonly config: Config;
+  private readonly references: ReferenceReader;
   private readonly now: () => number;
   /** What our last status write returned, by key, until the cache shows it (see freshest). */
   private readonly written = new Map<string, LaunchPlanObject>();
@@ -50,6 +53,10 @@ export class LaunchPlanController {
     this.store = new ResourceStore(client, launchPlanPath);
     this.definitionStore = new ResourceStore(client, definitionPath);
     this.scheduler = new Scheduler({ client, events: opts.events, log });
+    this.references = {
+      definition: async (ns, name) => this.definitions.map((i) => i.get(`${ns}/${name}`)).find(Boolean) ?? (await this.definitionStore.get(ns, name)),
+      launchPlan: async (ns, name) => this.launchPlans.map((i) => i.get(`${ns}/${name}`)).find(Boolean) ?? (await this.store.get(ns, name)),
+    };
     this.controller = new KeyedController({
       name: this.name,
       workers: 2,
@@ -86,7 +93,10 @@ export class LaunchPlanController {
     const { namespace } = lp.metadata;
     const defName = definitionObjectName(lp.spec.workflow.name, lp.spec.workflow.version);
     const def = this.definitions.map((i) => i.get(`${namespace}/${defName}`)).find(Boolean) ?? (await this.definitionStore.get(namespace, defName));
-    const check = checkLaunchPlan(lp.spec, def?.spec, { maxNodes: this.config.workflow.maxNodes, maxDepth: this.config.workflow.maxDepth });
+    const limits = { maxNodes: this.config.workflow.maxNodes, maxDepth: this.config.workflow.maxDepth };
+    // The launch plans its definition's own nodes run (a launch plan never reaches itself).
+    const nested = def ? await launchPlanInterfaces(this.references, namespace, launchPlanNames(def.spec.workflow), limits, [lp.metadata.name]) : {};
+    const check = checkLaunchPlan(lp.spec, def?.spec, { ...limits, launchPlans: new Map(Object.entries(nested)) });
     let status: LaunchPlanStatus = { ...lp.status, observedGeneration: lp.metadata.generation };
     let requeueAfterMs: number | undefined;
     if (!check.valid) {

@@ -9,7 +9,6 @@ import { compileWorkflow, type CompileResult } from '../core/compile.ts';
 import { findNode } from '../core/find-node.ts';
 import { effectiveSpec, launchPlanNames, resolveExecution, type References, type Resolution } from '../core/resolve.ts';
 import type { LaunchPlanInterface } from '../core/compiled.ts';
-import { formatType } from '../core/types/index.ts';
 import { definitionObjectName, type DefinitionObject } from '../api/definition.ts';
 import type { LaunchPlanObject } from '../api/launch-plan.ts';
 import { plan, type Action, type PlanConfig, type PlanResult } from '../core/plan.ts';
@@ -27,6 +26,7 @@ import { onlyCosmeticChanges } from './cosmetic.ts';
 import { execute, ownedBy, type ChildGateway } from './executors.ts';
 import { Expectations } from './expectations.ts';
 import { FreshestCopy } from './freshest-copy.ts';
+import { launchPlanInterfaces } from './launch-plan-interfaces.ts';
 import type { ReconcileResult, RoundContext } from './keyed-controller.ts';
 import { statusPatch, type JsonPatchOp } from './status-patch.ts';
 
@@ -414,35 +414,11 @@ export class Reconciler {
     if (!found) {
       const names = launchPlanNames(effectiveSpec(wf.spec, wf.status?.resolved));
       if (!names.length) return wf;
-      found = {};
-      for (const name of names) {
-        const iface = await this.launchPlanInterface(wf.metadata.namespace, name);
-        if (iface) found[name] = iface;
-      }
+      found = await launchPlanInterfaces(this.deps.references, wf.metadata.namespace, names, { maxNodes: this.deps.planConfig.maxNodes, maxDepth: this.deps.planConfig.maxDepth });
       this.launchPlanInterfaces.set(uid, found);
       this.compiled.delete(uid);
     }
     return { ...wf, status: { ...wf.status, launchPlans: found } };
-  }
-
-  private async launchPlanInterface(namespace: string, name: string): Promise<LaunchPlanInterface | undefined> {
-    const lp = await this.deps.references.launchPlan(namespace, name);
-    if (!lp) return undefined;
-    const definition = definitionObjectName(lp.spec.workflow.name, lp.spec.workflow.version);
-    const def = await this.deps.references.definition(namespace, definition);
-    if (!def) return undefined;
-    const compiled = compileWorkflow(def.spec.workflow, { maxNodes: this.deps.planConfig.maxNodes, maxDepth: this.deps.planConfig.maxDepth, inputs: 'none' });
-    if (!compiled.ok) return undefined;
-    const fixed = lp.spec.fixedInputs ?? {};
-    const inputs = Object.fromEntries([...compiled.workflow.inputTypes].filter(([n]) => !Object.hasOwn(fixed, n)).map(([n, t]) => [n, formatType(t)]));
-    const outputs = Object.fromEntries([...compiled.workflow.outputTypes].map(([n, t]) => [n, formatType(t)]));
-    return {
-      definition,
-      inputs,
-      outputs,
-      defaulted: Object.keys(lp.spec.defaultInputs ?? {}).filter((n) => !Object.hasOwn(fixed, n)),
-      ...(lp.spec.labels ? { labels: lp.spec.labels } : {}),
-    };
   }
 
   /** Child executions as plan sees them: the cache, plus those this process just created. */

@@ -241,6 +241,17 @@ describe('the chart renders', () => {
     }
   });
 
+  test('the chart ships the CRD of every resource the propeller serves', async () => {
+    const r = await helm(['template', 'x', CHART, '--kube-version', KUBE_VERSION, '--include-crds']);
+    assert.equal(r.code, 0, show(r));
+    const crds = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o?.kind === 'CustomResourceDefinition')
+      .map((o) => o.metadata.name)
+      .sort();
+    assert.deepEqual(crds, ['cacheentries', 'flyteworkflows', 'launchplans', 'projects', 'workflowdefinitions'].map((p) => `${p}.flyte.propeller.dev`));
+  });
+
   test('defaults: cluster-wide RBAC, a hardened single replica, no leader election', async () => {
     const objects = await template({ values: ['default'] });
     assert.deepEqual(

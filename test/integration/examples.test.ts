@@ -3,14 +3,16 @@
 // outputs that this file computes on its own from the example's inputs. Gate examples get their decisions
 // from a table here; one runs without them, and the test plays the user who copies the printed kubectl
 // command into a second terminal. test/fixtures/demo/failure-handler.yaml, which fails by design, checks
-// that the demo reports a failed workflow (and its failure handler) and exits non-zero.
+// that the demo reports a failed workflow (and its failure handler) and exits non-zero. A file may also hold
+// the WorkflowDefinitions and LaunchPlans its workflow runs by reference (nightly.yaml); the demo applies
+// them first. Files in examples/ that hold no workflow to run are listed in NOT_RUN with where they are checked.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { Pod } from '../../src/api/pod.ts';
 import { repoRoot } from '../../tools/controlplane/components.ts';
 import { useTestCluster } from './helpers/cluster.ts';
@@ -146,7 +148,10 @@ function shellWords(line: string): string[] {
 // ─── Expected outputs, computed here from each example's own inputs ──────────
 
 type Spec = { inputs: Record<string, unknown> };
-const manifestOf = (file: string) => parse(readFileSync(file, 'utf8')) as { metadata: { name: string }; spec: Spec & Record<string, unknown> };
+type Doc = { kind: string; metadata: { name: string }; spec: Spec & Record<string, unknown> };
+/** Every document of a file: the FlyteWorkflow and what it runs by reference. */
+const documentsOf = (file: string) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Doc);
+const manifestOf = (file: string) => documentsOf(file).find((d) => d.kind === 'FlyteWorkflow')!;
 const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
 const mean = (xs: number[]) => sum(xs) / xs.length;
 const sampleSd = (xs: number[]) => Math.sqrt(sum(xs.map((x) => (x - mean(xs)) ** 2)) / (xs.length - 1));
@@ -174,9 +179,14 @@ interface Example {
   args: string[];
   /** Lines the demo prints because of those flags. */
   printed?: RegExp[];
-  /** Checks the printed outputs (and progress lines) against values computed here. */
-  check(outputs: Record<string, unknown>, output: string, spec: Spec & Record<string, unknown>): void;
+  /** Checks the printed outputs (and progress lines) against values computed here; `docs` are all of the file's documents. */
+  check(outputs: Record<string, unknown>, output: string, spec: Spec & Record<string, unknown>, docs: Doc[]): void;
 }
+
+/** Files of examples/ that are not workflows to run with the demo, and where each is checked instead. */
+const NOT_RUN: Record<string, string> = {
+  'project.yaml': 'a cluster-scoped Project (it creates namespaces): applied by test/integration/projects.test.ts',
+};
 
 const EXPECTED: Record<string, Example> = {
   'regression.yaml': {
@@ -293,6 +303,31 @@ const EXPECTED: Record<string, Example> = {
       assert.match(nodeLines(output, 'third').at(-1) ?? '', /Succeeded \[cache Populated\] \{"computed_by":"third"/, output);
     },
   },
+
+  'nightly.yaml': {
+    args: [],
+    // The definition and the launch plan go in first; the schedule is valid and says when it runs next.
+    printed: [
+      /^▸ Applying .*nightly\.yaml in namespace demo-\w+\n {2}WorkflowDefinition standard-scale\.1 created\n {2}LaunchPlan nightly created\n/m,
+      /^ {2}LaunchPlan nightly: valid; scheduled; next scheduled run \d{4}-\d\d-\d\dT0[23]:00:00\.000Z$/m,
+      /^ {2}FlyteWorkflow nightly-manual created$/m,
+    ],
+    check(out, output, spec, docs) {
+      // The manual launch runs the launch plan's definition with its default inputs (spec.inputs over them).
+      assert.equal(spec['launchPlan'], 'nightly');
+      const lp = docs.find((d) => d.kind === 'LaunchPlan' && d.metadata.name === 'nightly')!;
+      const values = { ...(lp.spec['defaultInputs'] as Record<string, unknown>), ...spec.inputs }['values'] as number[];
+      const mu = mean(values);
+      const sigma = Math.sqrt(sum(values.map((x) => (x - mu) ** 2)) / values.length);
+      assertClose(out['mu'], mu, 'mu');
+      assertClose(out['sigma'], sigma, 'sigma');
+      const scaled = out['scaled'] as number[];
+      assert.equal(scaled.length, values.length);
+      values.forEach((x, i) => assertClose(scaled[i], (x - mu) / sigma, `scaled[${i}]`, 1e-12));
+      // The node paths come from the definition, which the file holds.
+      for (const node of ['mu', 'sigma', 'scaled']) assert.match(nodeLines(output, node).at(-1) ?? '', /\sSucceeded\s/, `node ${node}:\n${output}`);
+    },
+  },
 };
 
 // ─── Tests ───────────────────────────────────────────────────────────────────
@@ -302,7 +337,7 @@ describe('examples, run with the demo', () => {
 
   test('every file in examples/ has a row here', () => {
     const files = readdirSync(EXAMPLES).filter((f) => /\.ya?ml$/.test(f)).sort();
-    assert.deepEqual(files, Object.keys(EXPECTED).sort(), 'add a row to EXPECTED for each new example (and remove rows of deleted ones)');
+    assert.deepEqual(files, [...Object.keys(EXPECTED), ...Object.keys(NOT_RUN)].sort(), 'add a row to EXPECTED (or NOT_RUN) for each new example (and remove rows of deleted ones)');
   });
 
   for (const [file, example] of Object.entries(EXPECTED)) {
@@ -314,7 +349,7 @@ describe('examples, run with the demo', () => {
       const outputs = printedOutputs(output);
       try {
         for (const pattern of example.printed ?? []) assert.match(output, pattern);
-        example.check(outputs, output, manifestOf(path).spec);
+        example.check(outputs, output, manifestOf(path).spec, documentsOf(path));
       } catch (err) {
         (err as Error).message += `\n--- demo output:\n${output}`;
         throw err;
@@ -361,7 +396,7 @@ describe('examples, run with the demo', () => {
     assert.equal(code, 0, demo.output());
     assert.match(nodeLines(demo.output(), 'review').at(-1) ?? '', /Succeeded \[Approved\]/);
     const spec = manifestOf(join(EXAMPLES, 'gate-approve.yaml')).spec;
-    EXPECTED['gate-approve.yaml']!.check(printedOutputs(demo.output()), demo.output(), spec);
+    EXPECTED['gate-approve.yaml']!.check(printedOutputs(demo.output()), demo.output(), spec, documentsOf(join(EXAMPLES, 'gate-approve.yaml')));
   });
 
   test('--reject fails the gate, and the demo exits 1 with the error', { timeout: DEMO_TIMEOUT_MS + 10_000 }, async () => {
@@ -389,6 +424,13 @@ describe('examples, run with the demo', () => {
     assert.ok(alert.alert.includes(reason), `the handler saw error.message: ${alert.alert}`);
     assert.match(output, /^Workflow Failed: /m);
     assert.ok(output.includes(`error: NonZeroExit at node validate: `) && output.includes(reason), output);
+  });
+
+  test('a file without a workflow to run, or with documents the demo does not apply, is refused before anything runs', async () => {
+    const project = await runDemo([join(EXAMPLES, 'project.yaml'), '--kubeconfig', cluster().kubeconfigPath]);
+    assert.equal(project.code, 2, project.output);
+    assert.match(project.output, /project\.yaml: expected one FlyteWorkflow document, found 1 document\(s\) of which 0 FlyteWorkflow\(s\); the other documents may only be WorkflowDefinitions and LaunchPlans \(what it runs by reference\), not "Project"/);
+    assert.doesNotMatch(project.output, /Starting the propeller/);
   });
 
   test('a decision for a gate the workflow does not have is refused before anything runs', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FlyteWorkflow } from '../../src/api/flyteworkflow.ts';
-import { definitionsPath, launchPlansPath, workflowPath } from '../../src/k8s/paths.ts';
+import { definitionPath, definitionsPath, launchPlanPath, launchPlansPath, workflowPath } from '../../src/k8s/paths.ts';
 import { expectPhase, explain, patchWorkflow, pyTask, submit, usePropellerEnv, waitForWorkflow, type Env } from './helpers/e2e.ts';
 import { wfList } from './helpers/schedules.ts';
 
@@ -77,6 +77,41 @@ describe('launch-plan nodes', { concurrency: false }, () => {
       assert.match(failed.status?.nodes?.['run']?.error?.message ?? '', /^child execution par-bad-run-0 failed: node "m" failed: attempt 1 failed: NonZeroExit/);
       assert.equal(failed.status?.nodes?.['after']?.phase, 'Skipped');
     });
+  });
+
+  test('launch-plan nodes nest: a definition whose node runs a launch plan is valid, and so is a launch plan of it', { timeout: 60_000 }, async () => {
+    await env().client.request('POST', definitionsPath(env().ns), {
+      body: {
+        apiVersion: 'flyte.propeller.dev/v1alpha1',
+        kind: 'WorkflowDefinition',
+        metadata: { name: 'outer.v1', namespace: env().ns },
+        spec: {
+          name: 'outer',
+          version: 'v1',
+          workflow: {
+            interface: { inputs: { x: 'int' }, outputs: { y: 'int' } },
+            nodes: { inner: { launchPlan: 'times', inputs: { x: { from: 'inputs.x' } } } },
+            outputs: { y: { from: 'inner.y' } },
+          },
+        },
+      },
+    });
+    await env().client.request('POST', launchPlansPath(env().ns), {
+      body: { apiVersion: 'flyte.propeller.dev/v1alpha1', kind: 'LaunchPlan', metadata: { name: 'outer-lp', namespace: env().ns }, spec: { workflow: { name: 'outer', version: 'v1' } } },
+    });
+    for (const [path, what] of [[definitionPath(env().ns, 'outer.v1'), 'definition'], [launchPlanPath(env().ns, 'outer-lp'), 'launch plan']] as const) {
+      let status: { valid?: boolean; message?: string } | undefined;
+      for (let i = 0; i < 100 && status?.valid === undefined; i++) {
+        status = (await env().client.request<{ status?: { valid?: boolean; message?: string } }>('GET', path)).status;
+        if (status?.valid === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status?.valid, true, `the ${what} is valid: ${status?.message}`);
+    }
+    await submit(env(), 'par-nested', { interface: { outputs: { y: 'int' } }, nodes: { run: { launchPlan: 'outer-lp', inputs: { x: { value: 2 } } } }, outputs: { y: { from: 'run.y' } } });
+    const done = await expectPhase(env(), 'par-nested', 'Succeeded');
+    assert.deepEqual(done.status?.outputs, { y: 20 });
+    const grandchildren = await wfList(env(), 'flyte.propeller.dev/parent=par-nested-run-0');
+    assert.equal(grandchildren.length, 1, 'the child ran its own launch-plan node as a grandchild');
   });
 
   test('aborting the parent aborts the child', { timeout: 60_000 }, async () => {

@@ -3,6 +3,8 @@
 // Runs one FlyteWorkflow file (default examples/regression.yaml) end to end: a local control plane (built if
 // needed) with the process node, which runs each task's command as a local process, the propeller, then the
 // workflow in a fresh namespace, printing node progress as it changes and the outputs at the end.
+// The file may also hold the WorkflowDefinitions and LaunchPlans the workflow runs by reference
+// (examples/nightly.yaml): the demo applies those first (definitions, then launch plans), then the workflow.
 // Exit code: 0 when the workflow Succeeded; 1 when it did not (its error is printed), e.g. for
 // test/fixtures/demo/failure-handler.yaml, which fails by design; 2 for a bad command line or file; 130 on Ctrl-C.
 //
@@ -17,14 +19,15 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import type { FlyteWorkflow, NodeSpec, NodeStatus, WorkflowStatus } from '../../src/api/flyteworkflow.ts';
 import { API_VERSION, KIND, TERMINAL_WORKFLOW_PHASES } from '../../src/api/flyteworkflow.ts';
-import { workflowPath, workflowsPath } from '../../src/k8s/paths.ts';
+import { definitionsPath, launchPlanPath, launchPlansPath, workflowPath, workflowsPath } from '../../src/k8s/paths.ts';
 import { JSON_PATCH, KubeClient, MERGE_PATCH } from '../../src/k8s/rest.ts';
 import { repoRoot } from '../controlplane/components.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/control-plane.ts';
 
 const USAGE = `usage: npm run demo -- [FILE] [options]
 
-  FILE                     a FlyteWorkflow manifest (default: examples/regression.yaml; --example FILE also works)
+  FILE                     a FlyteWorkflow manifest (default: examples/regression.yaml; --example FILE also works);
+                           it may also hold WorkflowDefinitions and LaunchPlans, which are applied first
   --kubeconfig PATH        use this cluster instead of starting a local control plane
   --no-propeller           do not start a propeller (one is already watching the cluster)
   --keep                   leave the namespace and the workflow in place
@@ -136,9 +139,28 @@ interface SpecShape {
   nodes?: Record<string, NodeSpec>;
   subworkflows?: Record<string, { nodes?: Record<string, NodeSpec>; onFailure?: NodeSpec }>;
   onFailure?: NodeSpec;
+  definition?: { name?: unknown; version?: unknown };
+  launchPlan?: unknown;
 }
 
-function loadManifest(file: string): FlyteWorkflow & { spec: SpecShape } {
+/** The kinds a workflow file may hold besides its FlyteWorkflow: what it runs by reference. Applied first, in this order. */
+const REFERENCE_KINDS = ['WorkflowDefinition', 'LaunchPlan'] as const;
+type ReferenceKind = (typeof REFERENCE_KINDS)[number];
+
+interface ReferenceObject {
+  apiVersion: string;
+  kind: ReferenceKind;
+  metadata: { name: string; namespace?: string };
+  spec: Record<string, unknown>;
+}
+
+interface Manifest {
+  workflow: FlyteWorkflow & { spec: SpecShape };
+  /** The file's WorkflowDefinitions and LaunchPlans, in the order they are applied. */
+  references: ReferenceObject[];
+}
+
+function loadManifest(file: string): Manifest {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -151,9 +173,14 @@ function loadManifest(file: string): FlyteWorkflow & { spec: SpecShape } {
   if (errors.length) throw new FileError(`${file} is not valid YAML: ${errors[0]}`);
   const objects = docs.map((d) => d.toJS() as unknown).filter((o) => o !== null && o !== undefined);
   const workflows = objects.filter((o): o is FlyteWorkflow => typeof o === 'object' && (o as { kind?: unknown }).kind === KIND);
-  if (workflows.length !== 1 || objects.length !== 1) {
-    throw new FileError(`${file}: expected one ${KIND} document, found ${objects.length} document(s) of which ${workflows.length} ${KIND}(s)`);
+  const kindOf = (o: unknown) => (typeof o === 'object' && o !== null ? (o as { kind?: unknown }).kind : undefined);
+  const others = objects.filter((o) => kindOf(o) !== KIND);
+  const foreign = others.filter((o) => !(REFERENCE_KINDS as readonly unknown[]).includes(kindOf(o)));
+  if (workflows.length !== 1 || foreign.length) {
+    const what = foreign.length ? `; the other documents may only be ${REFERENCE_KINDS.map((k) => `${k}s`).join(' and ')} (what it runs by reference), not ${foreign.map((o) => JSON.stringify(kindOf(o) ?? null)).join(', ')}` : '';
+    throw new FileError(`${file}: expected one ${KIND} document, found ${objects.length} document(s) of which ${workflows.length} ${KIND}(s)${what}`);
   }
+  const references = (others as ReferenceObject[]).map((o, i) => checkReference(file, o, i)).sort((a, b) => REFERENCE_KINDS.indexOf(a.kind) - REFERENCE_KINDS.indexOf(b.kind));
   const manifest = workflows[0]! as FlyteWorkflow & { spec: SpecShape };
   if (manifest.apiVersion !== API_VERSION) throw new FileError(`${file}: apiVersion is ${JSON.stringify(manifest.apiVersion)}, expected ${API_VERSION}`);
   if (typeof manifest.metadata !== 'object' || manifest.metadata === null) throw new FileError(`${file}: metadata is missing`);
@@ -164,12 +191,41 @@ function loadManifest(file: string): FlyteWorkflow & { spec: SpecShape } {
   delete (meta as { namespace?: string }).namespace;
 
   // kubectl reads YAML 1.1, where unquoted y, n, yes, no, on and off are booleans: warn where that changes the meaning.
-  const old = docs.length === 1 ? parse(text, { version: '1.1' }) as unknown : undefined;
-  const where = old === undefined ? undefined : firstDifference(old, docs[0]!.toJS() as unknown, '');
-  if (where !== undefined) {
-    say(`⚠ ${relative(userCwd, file)}: kubectl (YAML 1.1) reads ${where || 'this file'} differently from YAML 1.2: quote keys and values such as "y", "n", "yes", "no", "on" and "off".`);
+  const all = docs.length === 1 ? undefined : parseAllDocuments(text, { version: '1.1' });
+  const oldDocs: unknown[] = all === undefined ? [parse(text, { version: '1.1' }) as unknown] : Array.isArray(all) ? all.map((d) => d.toJS() as unknown) : [];
+  for (const [i, doc] of docs.entries()) {
+    const where = i < oldDocs.length ? firstDifference(oldDocs[i], doc.toJS() as unknown, '') : undefined;
+    if (where === undefined) continue;
+    const which = docs.length > 1 ? ` (document ${i + 1})` : '';
+    say(`⚠ ${relative(userCwd, file)}${which}: kubectl (YAML 1.1) reads ${where || 'this file'} differently from YAML 1.2: quote keys and values such as "y", "n", "yes", "no", "on" and "off".`);
+    break;
   }
-  return manifest;
+  return { workflow: manifest, references };
+}
+
+function checkReference(file: string, o: ReferenceObject, index: number): ReferenceObject {
+  const where = `${file}: ${o.kind} ${JSON.stringify(o.metadata?.name ?? `#${index + 1}`)}`;
+  if (o.apiVersion !== API_VERSION) throw new FileError(`${where}: apiVersion is ${JSON.stringify(o.apiVersion)}, expected ${API_VERSION}`);
+  if (typeof o.metadata !== 'object' || o.metadata === null || typeof o.metadata.name !== 'string' || !o.metadata.name) throw new FileError(`${where}: metadata.name is missing`);
+  if (typeof o.spec !== 'object' || o.spec === null) throw new FileError(`${where}: spec is missing`);
+  // Applied in the demo's namespace, like the workflow.
+  delete o.metadata.namespace;
+  return o;
+}
+
+/**
+ * The spec whose node paths the demo shows: the workflow's own, or, for a workflow run by reference,
+ * that of the definition in the same file it names (directly or through a launch plan of the file).
+ */
+function runSpec(manifest: Manifest): SpecShape {
+  const spec = manifest.workflow.spec;
+  const find = (kind: ReferenceKind, name: unknown) => manifest.references.find((r) => r.kind === kind && r.metadata.name === name);
+  let ref: { name?: unknown; version?: unknown } | undefined = spec.definition;
+  if (ref === undefined && spec.launchPlan !== undefined) ref = (find('LaunchPlan', spec.launchPlan)?.spec['workflow'] as typeof ref) ?? undefined;
+  if (ref === undefined) return spec;
+  const def = find('WorkflowDefinition', `${String(ref.name)}.${String(ref.version)}`);
+  const workflow = def?.spec['workflow'];
+  return typeof workflow === 'object' && workflow !== null ? (workflow as SpecShape) : spec;
 }
 
 function firstDifference(a: unknown, b: unknown, path: string): string | undefined {
@@ -303,12 +359,12 @@ let cleanUpOnInterrupt = false;
 
 async function main(): Promise<number> {
   let opts: Options;
-  let manifest: FlyteWorkflow & { spec: SpecShape };
+  let manifest: Manifest;
   let paths: Map<string, NodeSpec>;
   try {
     opts = parseOptions(process.argv.slice(2));
     manifest = loadManifest(opts.file);
-    paths = nodePaths(manifest.spec);
+    paths = nodePaths(runSpec(manifest));
     checkDecisions(opts.decisions, paths);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -363,10 +419,20 @@ async function main(): Promise<number> {
     checkInterrupted();
 
     say(`▸ Applying ${relative(userCwd, opts.file) || opts.file} in namespace ${namespace}`);
-    const applied = await client.request<FlyteWorkflow>('POST', workflowsPath(namespace), { body: manifest }).catch((err: unknown) => {
+    for (const ref of manifest.references) {
+      await client.request('POST', (ref.kind === 'LaunchPlan' ? launchPlansPath : definitionsPath)(namespace), { body: ref }).catch((err: unknown) => {
+        const message = (err as { serverMessage?: string }).serverMessage ?? (err instanceof Error ? err.message : String(err));
+        throw new Error(`the API server refused ${ref.kind} ${ref.metadata.name}: ${message}`);
+      });
+      say(`  ${ref.kind} ${ref.metadata.name} created`);
+    }
+    for (const lp of manifest.references.filter((r) => r.kind === 'LaunchPlan')) await reportLaunchPlan(client, namespace, lp.metadata.name);
+    checkInterrupted();
+    const applied = await client.request<FlyteWorkflow>('POST', workflowsPath(namespace), { body: manifest.workflow }).catch((err: unknown) => {
       const message = (err as { serverMessage?: string }).serverMessage ?? (err instanceof Error ? err.message : String(err));
       throw new Error(`the API server refused the workflow: ${message}`);
     });
+    if (manifest.references.length) say(`  ${KIND} ${applied.metadata.name} created`);
     created = true;
     const target: Target = { kubectl, kubeconfig, namespace, name: applied.metadata.name };
     const final = await follow(client, target, paths, opts, propeller);
@@ -387,7 +453,10 @@ async function main(): Promise<number> {
   } finally {
     if (opts.keep && created) {
       if (cp) say(`▸ Leaving namespace ${namespace} in place (--keep), but the control plane this demo started stops now: to inspect afterwards, start one with \`npm run cluster -- up\` and pass --kubeconfig`);
-      else say(`▸ Leaving namespace ${namespace} in place (--keep); inspect it with: ${[kubectl, '--kubeconfig', kubeconfig!, '-n', namespace, 'get', 'fwf,pods,fcache,events'].map(shellQuote).join(' ')}`);
+      else {
+        const kinds = manifest.references.length ? 'fwd,flp,fwf,pods,fcache,events' : 'fwf,pods,fcache,events';
+        say(`▸ Leaving namespace ${namespace} in place (--keep); inspect it with: ${[kubectl, '--kubeconfig', kubeconfig!, '-n', namespace, 'get', kinds].map(shellQuote).join(' ')}`);
+      }
     }
     say('▸ Cleaning up');
     for (const cleanup of cleanups) await cleanup().catch(() => {});
@@ -508,6 +577,24 @@ function announceGate(target: Target, path: string, gate: GateOf): void {
   lines.push(bar);
   lines.push('');
   say(lines.join('\n'));
+}
+
+/**
+ * Says whether the propeller found a launch plan valid, and when it runs next if it has a schedule. Waits a
+ * few seconds at most: an invalid launch plan also fails the workflow that launches it, with the reason.
+ */
+async function reportLaunchPlan(client: KubeClient, namespace: string, name: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const lp = await client.request<{ spec: { schedule?: unknown; active?: boolean }; status?: { valid?: boolean; message?: string; nextScheduledTime?: string } }>('GET', launchPlanPath(namespace, name)).catch(() => undefined);
+    const status = lp?.status;
+    if (status?.valid !== undefined) {
+      const next = status.nextScheduledTime ? `; next scheduled run ${status.nextScheduledTime}` : '';
+      say(`  LaunchPlan ${name}: ${status.message ?? (status.valid ? 'valid' : 'invalid')}${next}`);
+      return;
+    }
+    checkInterrupted();
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function waitForDefaultServiceAccount(client: KubeClient, namespace: string): Promise<void> {

@@ -26,6 +26,7 @@ const UTC_NAMES = new Set(['UTC']);
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_][A-Za-z0-9_+-]*)*$/;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const checked = new Map<string, string | undefined>();
 let canonicalZones: ReadonlyMap<string, string> | undefined;
 
 /**
@@ -37,17 +38,15 @@ export function checkTimeZone(name: string): string | undefined {
   if (UTC_NAMES.has(name)) return undefined;
   if (checked.has(name)) return checked.get(name);
   const problem = zoneProblem(name);
-  if (checked.size < 1000) checked.set(name, problem);
+  if (checked.size < 1000) checked.set(name, problem); // a memo of names seen, bounded against odd input
   return problem;
 }
-
-const checked = new Map<string, string | undefined>();
 
 function zoneProblem(name: string): string | undefined {
   if (!ZONE_NAME.test(name)) return `"${name}" is not an IANA time zone name such as "Europe/Berlin"`;
   let resolved: string;
   try {
-    resolved = formatterFor(name).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
     return `"${name}" is not a known IANA time zone`;
   }
