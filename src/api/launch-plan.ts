@@ -53,6 +53,7 @@ export const LaunchPlanStatus = z
   .object({
     valid: z.boolean().optional(),
     message: z.string().optional(),
+    errors: z.array(z.string()).optional().describe('Every reason it is invalid (message shows the first).'),
     observedGeneration: z.int().optional(),
     lastScheduledTime: Time.optional().describe('The newest scheduled time acted on (run or skipped).'),
     nextScheduledTime: Time.optional(),

@@ -101,9 +101,9 @@ export class LaunchPlanController {
     let requeueAfterMs: number | undefined;
     if (!check.valid) {
       const first = `invalid: ${check.errors[0]}${check.errors.length > 1 ? ` (and ${check.errors.length - 1} more)` : ''}`;
-      status = { ...status, valid: false, message: first.length > MESSAGE_LIMIT ? `${first.slice(0, MESSAGE_LIMIT - 1)}…` : first, nextScheduledTime: undefined };
+      status = { ...status, valid: false, message: first.length > MESSAGE_LIMIT ? `${first.slice(0, MESSAGE_LIMIT - 1)}…` : first, errors: check.errors.slice(0, 20), nextScheduledTime: undefined };
     } else {
-      status = { ...status, valid: true, message: lp.spec.schedule ? (lp.spec.active === false ? 'valid; inactive: no scheduled runs' : 'valid; scheduled') : 'valid' };
+      status = { ...status, valid: true, errors: undefined, message: lp.spec.schedule ? (lp.spec.active === false ? 'valid; inactive: no scheduled runs' : 'valid; scheduled') : 'valid' };
       if (lp.spec.schedule) {
         const runs = this.runsOf(lp);
         const scheduled = await this.scheduler.tick(lp, runs, this.now());
