@@ -5,7 +5,8 @@
 // The contract with the caller, which is what makes runs exactly-once:
 //   1. Start every time in `runs` under the name executionName(launchPlan, time); the name is
 //      deterministic, so a second replica or a restart that repeats a round creates the same object and
-//      gets AlreadyExists instead of a second run. With `abortActive`, abort the active runs first.
+//      gets AlreadyExists instead of a second run. With `abortActive`, abort the active runs first
+//      (never one this round starts).
 //   2. Record every time in `skipped` and `skippedRanges` as skipped, with its reason.
 //   3. Store `lastScheduledTime` (the newest time acted on; every earlier one has been acted on too) as
 //      the schedule's state, and come back at `nextTime`.
@@ -64,7 +65,10 @@ export interface ScheduleInput {
   /** A scheduled time more than this many ms old is not started (skipped instead). */
   startingDeadlineMs?: number;
   concurrency: ConcurrencyPolicy;
-  /** How many runs of this launch plan are active now. */
+  /**
+   * How many runs of this launch plan are active now, of those for times up to lastScheduledTime: a run for
+   * a later time comes from an earlier attempt at this very round (its state was never stored), not before it.
+   */
   activeRuns: number;
 }
 
