@@ -44,6 +44,7 @@ export class DefinitionController {
     const unchecked = (d: DefinitionObject) => d.status?.observedGeneration !== d.metadata.generation;
     this.controller = new KeyedController({
       name: this.name,
+      keyField: 'definition',
       workers: 2,
       queue: config.queue,
       log,

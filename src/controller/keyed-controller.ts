@@ -32,6 +32,8 @@ export interface Source {
 
 export interface KeyedControllerOptions {
   name: string;
+  /** The log field that names a key (workflow, launchPlan, …), so each resource's lines read as before. */
+  keyField?: string;
   workers: number;
   queue: { baseDelayMs: number; maxDelayMs: number; qps: number; burst: number };
   sources: readonly Source[];
@@ -138,7 +140,7 @@ export class KeyedController {
         }
       } catch (err) {
         outcome = 'error';
-        this.opts.log.error({ controller: this.name, key, err: errorMessage(err), retries: this.queue.failures(key) }, 'round failed; retrying with backoff');
+        this.opts.log.error({ controller: this.name, [this.opts.keyField ?? 'key']: key, err: errorMessage(err), retries: this.queue.failures(key) }, 'round failed; retrying with backoff');
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);

@@ -59,6 +59,7 @@ export class LaunchPlanController {
     };
     this.controller = new KeyedController({
       name: this.name,
+      keyField: 'launchPlan',
       workers: 2,
       queue: config.queue,
       log,

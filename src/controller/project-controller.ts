@@ -124,6 +124,7 @@ export class ProjectController {
     };
     this.controller = new KeyedController({
       name: this.name,
+      keyField: 'project',
       workers: 2,
       queue: config.queue,
       log,

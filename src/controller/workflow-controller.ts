@@ -114,6 +114,7 @@ export class WorkflowController {
     });
     this.controller = new KeyedController({
       name: 'flyteworkflows',
+      keyField: 'workflow',
       workers: config.workers,
       queue: config.queue,
       log,
