@@ -463,7 +463,7 @@ describe('a status write that fails after the run was created', { concurrency: t
         const first = Date.parse(lp.metadata.creationTimestamp) + 6000;
         const run = await until('the first run', async () => (await runsOf(client, ns, name))[0], 15_000);
         assert.equal(timeOf(run), first);
-        const failedRounds = () => logsOf(env.propeller).split('\n').filter((l) => l.includes(`"key":"${ns}/${name}"`) && l.includes('round failed')).length;
+        const failedRounds = () => logsOf(env.propeller).split('\n').filter((l) => l.includes(`"launchPlan":"${ns}/${name}"`) && l.includes('round failed')).length;
         await until('rounds that failed to write the status', async () => failedRounds() >= 3, 10_000);
         await client.request('DELETE', `${VAP}/validatingadmissionpolicybindings/${vap}`);
         await until('the policy lifted', async () =>
