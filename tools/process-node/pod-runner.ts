@@ -1,11 +1,23 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeClient } from '../../src/k8s/rest.ts';
+import { Backoff } from './backoff.ts';
 import { startChild, type ChildHandle } from './child-process.ts';
+import { mountConfigMapVolumes, unlockVolumes, type MountedVolumes } from './configmap-volumes.ts';
 import { planProcess } from './container-command.ts';
 import { errorText, log } from './log.ts';
 import { finishDeletion, podRef, recordPodEvent, writePodStatus, type PodRef } from './pod-api.ts';
-import { DEADLINE_EXCEEDED, exitCodeOf, kubeTime, nodeRestartedStatus, runningStatus, startErrorStatus, terminatedStatus, type Exit } from './pod-status.ts';
+import {
+  DEADLINE_EXCEEDED,
+  containerCreatingStatus,
+  exitCodeOf,
+  kubeTime,
+  nodeRestartedStatus,
+  runningStatus,
+  startErrorStatus,
+  terminatedStatus,
+  type Exit,
+} from './pod-status.ts';
 import { isTerminalPhase, type Container, type Pod, type PodStatus } from './pod-types.ts';
 import { FALLBACK_LOG_BYTES, MAX_MESSAGE_BYTES, chooseTerminationMessage, readTail } from './termination-message.ts';
 
@@ -20,6 +32,8 @@ export interface RunnerContext {
 const MAX_GRACE_SECONDS = 30;
 const LOG_FILE = 'container.log';
 const TERMINATION_LOG_FILE = 'termination-log';
+/** Mount retries back off up to this; the kubelet's cap is 2 minutes, too slow for a ConfigMap created a moment later. */
+const MOUNT_RETRY_CAP_MS = 10_000;
 
 /** The grace period a kill gets: the deletion's, else the pod's, capped at 30 s. */
 export function graceSecondsOf(pod: Pod): number {
@@ -47,6 +61,8 @@ export class PodRunner {
   private deadline: NodeJS.Timeout | undefined;
   private forceKill: NodeJS.Timeout | undefined;
   private writes: Promise<unknown> = Promise.resolve();
+  /** Aborts when the pod is to stop, which ends the wait between mount retries. */
+  private readonly stopping = new AbortController();
 
   constructor(pod: Pod, ctx: RunnerContext) {
     this.pod = pod;
@@ -77,6 +93,7 @@ export class PodRunner {
 
   /** Stops the process quickly for an agent shutdown. */
   shutdown(graceMs: number): void {
+    this.stopping.abort();
     if (!this.child || this.exited) return;
     this.child.kill('SIGTERM');
     const child = this.child;
@@ -84,6 +101,7 @@ export class PodRunner {
   }
 
   async removeSandbox(): Promise<void> {
+    await unlockVolumes(this.sandbox);
     await rm(this.sandbox, { recursive: true, force: true }).catch(() => {});
   }
 
@@ -99,6 +117,7 @@ export class PodRunner {
   private stop(reason: 'deleted' | 'deadline'): void {
     if (this.stopReason) return;
     this.stopReason = reason;
+    this.stopping.abort();
     if (!this.child || this.exited) return;
     clearTimeout(this.deadline);
     this.killGracefully();
@@ -127,11 +146,13 @@ export class PodRunner {
     }
     if (this.stopReason) return;
 
-    const terminationLogPath = join(this.sandbox, TERMINATION_LOG_FILE);
     const main = this.pod.spec.containers[0]!;
-    const planned = planProcess(main, { hostEnv: process.env, terminationLogPath });
+    const volumes = await this.mountVolumes(main);
+    if (!volumes) return;
+    const terminationLogPath = join(this.sandbox, TERMINATION_LOG_FILE);
+    const planned = planProcess(main, { hostEnv: process.env, terminationLogPath, mounts: volumes.mappings });
     if (!planned.ok) return this.failToStart(planned.message);
-    this.noteUnsupported(main, planned.plan.unsupportedEnv);
+    this.noteUnsupported(main, planned.plan.unsupportedEnv, volumes.unsupported);
 
     const started = await startChild(planned.plan, { cwd: this.sandbox, logPath: join(this.sandbox, LOG_FILE) });
     if (!started.ok) return this.failToStart(started.message);
@@ -166,16 +187,45 @@ export class PodRunner {
     await this.writeStatus((live) => (isTerminalPhase(live.status?.phase) ? undefined : terminatedStatus(live, exit, podReason)));
   }
 
+  /**
+   * Sets up the main container's configMap volumes. Like the kubelet, a failure keeps the pod
+   * Pending (ContainerCreating) with a FailedMount event, and is retried until it works or the pod
+   * stops; undefined means it stopped.
+   */
+  private async mountVolumes(main: Container): Promise<MountedVolumes | undefined> {
+    const backoff = new Backoff(500, MOUNT_RETRY_CAP_MS);
+    const stopped = () => this.stopReason !== undefined || this.gone || this.ctx.shuttingDown();
+    let reported: string | undefined;
+    for (;;) {
+      const outcome = await mountConfigMapVolumes(this.ctx.client, this.pod, main, this.sandbox, this.stopping.signal);
+      if (outcome.ok) return outcome.mounted;
+      if (stopped()) return undefined;
+      if (reported === undefined) {
+        const at = kubeTime();
+        void this.writeStatus((live) => (live.status?.phase === undefined || live.status.phase === 'Pending' ? containerCreatingStatus(live, at) : undefined));
+      }
+      // One event per distinct failure: retries of the same one would only add noise.
+      if (outcome.message !== reported) {
+        reported = outcome.message;
+        log(`${this.key}: ${outcome.message}; retrying`);
+        void recordPodEvent(this.ctx.client, this.pod, this.ctx.nodeName, 'Warning', 'FailedMount', outcome.message);
+      }
+      await backoff.wait(this.stopping.signal);
+      if (stopped()) return undefined;
+    }
+  }
+
   private async failToStart(message: string): Promise<void> {
     log(`${this.key}: cannot start: ${message}`);
     const at = kubeTime();
     await this.writeStatus((live) => (isTerminalPhase(live.status?.phase) ? undefined : startErrorStatus(live, message, at)));
   }
 
-  private noteUnsupported(main: Container, envNames: string[]): void {
+  private noteUnsupported(main: Container, envNames: string[], mounts: string[]): void {
     const notes: string[] = [];
     if (envNames.length > 0) notes.push(`env valueFrom is not supported, set to "": ${envNames.join(', ')}`);
     if ((main.envFrom ?? []).length > 0) notes.push('envFrom is not supported and is ignored');
+    if (mounts.length > 0) notes.push(`only configMap volumes are mounted; not mounted: ${mounts.join(', ')}`);
     if (this.pod.spec.containers.length > 1) notes.push(`only the first of ${this.pod.spec.containers.length} containers runs`);
     if ((this.pod.spec.initContainers ?? []).length > 0) notes.push('init containers are skipped');
     if (notes.length === 0) return;

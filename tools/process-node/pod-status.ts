@@ -33,11 +33,21 @@ export function runningStatus(pod: Pod, opts: { startedAt: string; containerID: 
   return {
     ...placement(pod, opts.startedAt),
     phase: 'Running',
-    conditions: conditions(pod, opts.startedAt, true),
+    conditions: conditions(pod, opts.startedAt, 'running'),
     containerStatuses: [
       { ...containerBase(main!), containerID: opts.containerID, ready: true, started: true, state: { running: { startedAt: opts.startedAt } } },
       ...others.map((c) => ({ ...containerBase(c), ready: false, started: false, state: { waiting: { reason: NOT_RUN_REASON, message: NOT_RUN_MESSAGE } } })),
     ],
+  };
+}
+
+/** A pod whose volumes cannot be set up yet: Pending, its containers waiting in ContainerCreating, as the kubelet shows it. */
+export function containerCreatingStatus(pod: Pod, at: string): PodStatus {
+  return {
+    ...placement(pod, at),
+    phase: 'Pending',
+    conditions: conditions(pod, at, 'creating'),
+    containerStatuses: pod.spec.containers.map((c) => ({ ...containerBase(c), ready: false, started: false, state: { waiting: { reason: 'ContainerCreating' } } })),
   };
 }
 
@@ -57,7 +67,7 @@ export function terminatedStatus(pod: Pod, exit: Exit, podReason?: { reason: str
     ...placement(pod, exit.startedAt),
     phase,
     ...(podReason ?? {}),
-    conditions: conditions(pod, exit.finishedAt, false),
+    conditions: conditions(pod, exit.finishedAt, 'done'),
     containerStatuses: [
       { ...containerBase(main!), ...(exit.containerID ? { containerID: exit.containerID } : {}), ready: false, started: false, state: { terminated } },
       ...others.map((c) => ({
@@ -108,17 +118,18 @@ function placement(pod: Pod, startTime: string): PodStatus {
 }
 
 /** Pod conditions; a condition whose status does not change keeps its lastTransitionTime. */
-function conditions(pod: Pod, at: string, ready: boolean): PodCondition[] {
+function conditions(pod: Pod, at: string, stage: 'creating' | 'running' | 'done'): PodCondition[] {
   const make = (type: string, status: 'True' | 'False', reason?: string): PodCondition => {
     const current = pod.status?.conditions?.find((c) => c.type === type);
     const since = current?.status === status && current.lastTransitionTime ? current.lastTransitionTime : at;
     return { type, status, ...(reason ? { reason } : {}), lastProbeTime: null, lastTransitionTime: since };
   };
+  const notReady = stage === 'creating' ? 'ContainersNotReady' : 'PodCompleted';
   return [
-    make('PodReadyToStartContainers', 'True'),
+    make('PodReadyToStartContainers', stage === 'creating' ? 'False' : 'True'),
     make('Initialized', 'True'),
-    ready ? make('Ready', 'True') : make('Ready', 'False', 'PodCompleted'),
-    ready ? make('ContainersReady', 'True') : make('ContainersReady', 'False', 'PodCompleted'),
+    stage === 'running' ? make('Ready', 'True') : make('Ready', 'False', notReady),
+    stage === 'running' ? make('ContainersReady', 'True') : make('ContainersReady', 'False', notReady),
   ];
 }
 
