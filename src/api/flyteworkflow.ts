@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CODE_MOUNT_PATH } from './code.ts';
 
 export const GROUP = 'flyte.propeller.dev';
 export const VERSION = 'v1alpha1';
@@ -127,12 +128,21 @@ const Cache = z
   })
   .describe("Caches the task's outputs by its name, cache version, interface and inputs; a hit skips the pod.");
 
+const Code = z
+  .object({
+    configMap: z.string().min(1).max(253).describe("The ConfigMap holding the code, in the workflow's namespace; a DNS-1123 subdomain."),
+  })
+  .describe(
+    `Task code shipped without an image build: the ConfigMap's keys are mounted read-only as files under ${CODE_MOUNT_PATH} in the task container (bundle.mjs is ${CODE_MOUNT_PATH}/bundle.mjs). The submitter creates the ConfigMap. It is not part of the cache key: bump cache.version when the code changes.`,
+  );
+
 const Task = z
   .object({
     type: z.string().optional().describe('Task plugin; only "container" (the default) exists today.'),
     version: z.string().max(128).optional().describe('Task version, passed to the pod as FLYTE_INTERNAL_TASK_VERSION.'),
     interface: Interface.optional(),
     container: Container,
+    code: Code.optional(),
     retries: z.int().min(0).max(100).optional().describe('How many times a user error (non-zero exit, OOM, timeout, bad outputs) is retried. Default 0.'),
     timeout: Duration.optional().describe('Limit for each attempt; an attempt past it is killed and counts as a retryable failure.'),
     pod: PodOptions.optional(),
@@ -360,6 +370,7 @@ export type SubworkflowSpec = z.infer<typeof Subworkflow>;
 export type GateSpec = z.infer<typeof Gate>;
 export type SignalSpec = z.infer<typeof Signal>;
 export type CacheSpec = z.infer<typeof Cache>;
+export type CodeSpec = z.infer<typeof Code>;
 export type CacheStatus = z.infer<typeof CacheStatus>;
 export type ContainerSpec = z.infer<typeof Container>;
 export type PodOptions = z.infer<typeof PodOptions>;

@@ -14,7 +14,7 @@ import {
 } from './compiled.ts';
 import { topologicalOrder } from './dag.ts';
 import { findJsonProblem } from './json-problems.ts';
-import { NODE_NAME, VARIABLE_NAME } from './names.ts';
+import { DNS_SUBDOMAIN, MAX_SUBDOMAIN_LENGTH, NODE_NAME, VARIABLE_NAME } from './names.ts';
 import { compileNodeOfKind, type NodeCompiler } from './nodes/registry.ts';
 import { quote } from './quote.ts';
 import { checkResources } from './quantity.ts';
@@ -379,6 +379,10 @@ function compileTask(name: string, task: TaskSpec, errors: string[]): CompiledTa
   for (const [field, text] of templated) for (const e of checkTemplate(text, known)) errors.push(`${where}: ${field}: ${e}`);
   if (task.timeout !== undefined && parseDuration(task.timeout) === undefined) errors.push(`${where}: timeout: ${quote(task.timeout)} is not a duration such as 90s or 1h30m`);
   errors.push(...checkResources(task.container.resources, where));
+  const configMap = task.code?.configMap;
+  if (configMap !== undefined && (configMap.length > MAX_SUBDOMAIN_LENGTH || !DNS_SUBDOMAIN.test(configMap))) {
+    errors.push(`${where}: code.configMap: ${quote(configMap)} is not a ConfigMap name: use a DNS-1123 subdomain of at most ${MAX_SUBDOMAIN_LENGTH} characters (lowercase letters, digits, "-" and ".", starting and ending with a letter or digit)`);
+  }
   for (const [i, input] of (task.cache?.ignoreInputs ?? []).entries()) {
     if (!inputs.has(input)) errors.push(`${where}: cache.ignoreInputs[${i}]: ${quote(input)} is not an input of the task`);
   }

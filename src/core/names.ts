@@ -6,6 +6,9 @@ export const NODE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A DNS-1123 subdomain, the name rule of most objects (ConfigMaps among them); it must also be at most 253 characters. */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const MAX_SUBDOMAIN_LENGTH = 253;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** 10 lowercase base32 characters (50 bits) of SHA-256: short, DNS-safe and practically collision-free. */

@@ -111,6 +111,14 @@ const INVALID: [string, unknown, string][] = [
   ['no nodes', { tasks: { t }, nodes: {} }, 'workflow: nodes: a workflow needs at least one node (or run one by reference: spec.definition or spec.launchPlan)'],
   ['binding with two sources', { tasks: { t }, nodes: { a: { task: 't', inputs: { a: { value: 1, from: 'x.y' } } } } }, 'node "a": inputs.a: a binding takes exactly one of from, value, list or dict, not from and value'],
   ['task without an image', { tasks: { t: { container: {} } }, nodes: { a: { task: 't' } } }, 'task "t": container.image: Invalid input: expected string, received undefined'],
+  [
+    'code ConfigMap name that is not a DNS-1123 subdomain',
+    { tasks: { t: { ...t, code: { configMap: 'Propeller_Code' } } }, nodes: { a: { task: 't', inputs: one } } },
+    'task "t": code.configMap: "Propeller_Code" is not a ConfigMap name: use a DNS-1123 subdomain of at most 253 characters (lowercase letters, digits, "-" and ".", starting and ending with a letter or digit)',
+  ],
+  ['code ConfigMap name over 253 characters', { tasks: { t: { ...t, code: { configMap: 'a'.repeat(254) } } }, nodes: { a: { task: 't', inputs: one } } }, 'task "t": code.configMap: Too big: expected string to have <=253 characters'],
+  ['code without a ConfigMap', { tasks: { t: { ...t, code: {} } }, nodes: { a: { task: 't', inputs: one } } }, 'task "t": code.configMap: Invalid input: expected string, received undefined'],
+  ['code ConfigMap name that is not a string', { tasks: { t: { ...t, code: { configMap: 7 } } }, nodes: { a: { task: 't', inputs: one } } }, 'task "t": code.configMap: Invalid input: expected string, received number'],
 ];
 
 for (const [name, spec, expected] of INVALID) {
@@ -239,4 +247,23 @@ test('compile resolves retries and timeouts: node overrides task', () => {
 test('compile accepts exactly maxNodes nodes', () => {
   const nodes = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`n${i}`, { task: 't', inputs: one }]));
   assert.equal(compiled({ tasks: { t }, nodes }).nodes.length, 10);
+});
+
+test('compile checks a code ConfigMap name by the rules of object names: DNS-1123 subdomains of at most 253 characters', () => {
+  const withCode = (configMap: string) => ({ tasks: { t: { ...t, code: { configMap } } }, nodes: { a: { task: 't', inputs: one } } });
+  const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+  assert.equal(longest.length, 253);
+  for (const name of ['propeller-code-3f2a9c1b7d4e', 'a', '0', 'code.v1', 'a-b.c-d', longest]) {
+    assert.deepEqual(compiled(withCode(name)).nodeById.get('a')!.kind, 'task', name);
+  }
+  for (const name of ['', 'A', 'code_1', '-code', 'code-', 'code.', '.code', 'a..b', 'a.-b', 'code/1', 'côde', 'a b', `${longest}e`]) {
+    const errors = errorsOf(withCode(name));
+    assert.equal(errors.length, 1, `${JSON.stringify(name)}: ${errors.join('; ')}`);
+    assert.match(errors[0]!, /^task "t": code\.configMap: /, name);
+  }
+});
+
+test('compile checks the code of a task no node runs, like its other fields', () => {
+  const spec = { tasks: { t, unused: { ...t, code: { configMap: 'Bad' } } }, nodes: { a: { task: 't', inputs: one } } };
+  assert.deepEqual(errorsOf(spec), ['task "unused": code.configMap: "Bad" is not a ConfigMap name: use a DNS-1123 subdomain of at most 253 characters (lowercase letters, digits, "-" and ".", starting and ending with a letter or digit)']);
 });
