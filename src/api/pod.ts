@@ -35,6 +35,18 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+/** Only the volume sources the propeller writes. */
+export interface Volume {
+  name: string;
+  configMap?: { name: string; defaultMode?: number };
+}
+
 export interface Container {
   name: string;
   image?: string;
@@ -45,6 +57,7 @@ export interface Container {
   workingDir?: string;
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   imagePullPolicy?: string;
+  volumeMounts?: VolumeMount[];
   terminationMessagePath?: string;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
 }
@@ -61,6 +74,7 @@ export interface PodSpec {
   activeDeadlineSeconds?: number;
   containers: Container[];
   initContainers?: Container[];
+  volumes?: Volume[];
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';

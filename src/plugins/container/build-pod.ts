@@ -1,3 +1,4 @@
+import { CODE_FILE_MODE, CODE_MOUNT_PATH, CODE_VOLUME } from '../../api/code.ts';
 import { API_VERSION, KIND } from '../../api/flyteworkflow.ts';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../../api/labels.ts';
 import type { EnvVar, Pod } from '../../api/pod.ts';
@@ -62,6 +63,9 @@ export function buildPod(input: PodBuildInput): Pod {
   if (workflow.project) labels[LABELS.project] = labelValue(workflow.project);
   if (workflow.domain) labels[LABELS.domain] = labelValue(workflow.domain);
 
+  // The task's code bundle, from a ConfigMap the submitter created: the kubelet mounts it, read-only.
+  const code = task.spec.code;
+
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -90,10 +94,12 @@ export function buildPod(input: PodBuildInput): Pod {
           ...(c.workingDir ? { workingDir: c.workingDir } : {}),
           ...(c.resources ? { resources: c.resources } : {}),
           ...(c.imagePullPolicy ? { imagePullPolicy: c.imagePullPolicy } : {}),
+          ...(code ? { volumeMounts: [{ name: CODE_VOLUME, mountPath: CODE_MOUNT_PATH, readOnly: true }] } : {}),
           terminationMessagePath: OUTPUTS_FILE,
           terminationMessagePolicy: 'File',
         },
       ],
+      ...(code ? { volumes: [{ name: CODE_VOLUME, configMap: { name: code.configMap, defaultMode: CODE_FILE_MODE } }] } : {}),
     },
   };
 }

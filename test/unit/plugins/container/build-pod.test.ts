@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { CODE_MOUNT_PATH } from '../../../../src/api/code.ts';
 import type { TaskSpec } from '../../../../src/api/flyteworkflow.ts';
 import type { CompiledTask } from '../../../../src/core/compile.ts';
 import { parseType } from '../../../../src/core/types/index.ts';
@@ -185,4 +186,44 @@ test('buildPod leaves out command and args the task does not set', () => {
   assert.equal('command' in c, false);
   assert.equal('args' in c, false);
   assert.equal(envOf(buildPod(input({ task: compiledTask({ container: { image: 'busybox' } }), inputs: {} }))).FLYTE_INPUTS, '{}');
+});
+
+/** The slope task of the SDK's fast-register path: a stock image running a bundle from a ConfigMap. */
+const CODE_TASK: TaskSpec = {
+  interface: { inputs: { name: 'str' } },
+  code: { configMap: 'propeller-code-3f2a9c1b7d4e' },
+  container: { image: 'node:24-slim', command: ['node', `${CODE_MOUNT_PATH}/bundle.mjs`, '--task', 'slope'] },
+};
+
+test('buildPod mounts the code ConfigMap read-only at /opt/propeller/code (files 0444) when the task sets code', () => {
+  assert.equal(CODE_MOUNT_PATH, '/opt/propeller/code', 'the SDK writes commands against this path: it is part of the pod contract');
+  const pod = buildPod(input({ task: compiledTask(CODE_TASK), inputs: { name: 'x' } }));
+  assert.deepEqual(pod.spec.volumes, [{ name: 'propeller-code', configMap: { name: 'propeller-code-3f2a9c1b7d4e', defaultMode: 0o444 } }]);
+  assert.equal(pod.spec.volumes![0]!.configMap!.defaultMode, 292);
+  const c = pod.spec.containers[0]!;
+  assert.deepEqual(c.volumeMounts, [{ name: 'propeller-code', mountPath: '/opt/propeller/code', readOnly: true }]);
+  assert.deepEqual(c.command, ['node', '/opt/propeller/code/bundle.mjs', '--task', 'slope']);
+  assert.equal(c.image, 'node:24-slim');
+  assert.deepEqual(buildPod(input({ task: compiledTask(CODE_TASK), inputs: { name: 'x' } })), pod, 'deterministic with code too');
+});
+
+test('buildPod adds no volume and no mount to a task without code', () => {
+  const pod = buildPod(input());
+  assert.equal('volumes' in pod.spec, false);
+  assert.equal('volumeMounts' in pod.spec.containers[0]!, false);
+  const { code: _, ...withoutCode } = CODE_TASK;
+  const plain = buildPod(input({ task: compiledTask(withoutCode), inputs: { name: 'x' } }));
+  assert.equal('volumes' in plain.spec, false);
+  assert.equal('volumeMounts' in plain.spec.containers[0]!, false);
+});
+
+test('buildPod: code changes only the volume and the mount, nothing else of the pod', () => {
+  const { code: _, ...withoutCode } = CODE_TASK;
+  const withCode = buildPod(input({ task: compiledTask(CODE_TASK), inputs: { name: 'x' } }));
+  const without = buildPod(input({ task: compiledTask(withoutCode), inputs: { name: 'x' } }));
+  const { volumes, ...spec } = withCode.spec;
+  assert.ok(volumes);
+  const { volumeMounts, ...container } = spec.containers[0]!;
+  assert.ok(volumeMounts);
+  assert.deepEqual({ ...withCode, spec: { ...spec, containers: [container] } }, without);
 });
