@@ -16,7 +16,8 @@ export interface CacheKey {
 /**
  * The cache key of a task run: the task's name, its cache version, its interface and its inputs in
  * canonical form (object keys sorted at every depth, so key order never matters), without the inputs it
- * ignores. The task's own version is left out, as in Flyte: bumping it alone keeps the cache.
+ * ignores. The task's own version and its code bundle (`code.configMap`) are left out, as in Flyte: changing
+ * them alone keeps the cache; the cache version is what users bump.
  */
 export function cacheKey(task: CompiledTask, inputs: Readonly<Record<string, unknown>>): CacheKey {
   const cache = task.spec.cache!;

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cacheKey } from '../../../src/core/cache-key.ts';
+import { compileWorkflow, type CompiledTask } from '../../../src/core/compile.ts';
 import { plan, type ActionOutcome, type CacheEntryView, type PlanResult } from '../../../src/core/plan.ts';
 import { actionSummary, PLUGINS, Sim, T0, type SimOptions } from './sim.ts';
 import { task } from './specs.ts';
@@ -135,6 +137,39 @@ test('another cache version is another key: a miss, written beside the old entry
   const [write] = writes(s.last);
   assert.ok(write?.type === 'WriteCache' && write.entry.cacheVersion === 'v2' && write.entry.name !== entries[0]!.name && !write.replace);
   assert.equal(s.cache.size, 2);
+});
+
+/** single() whose task runs its code from the ConfigMap `configMap` (none when undefined). */
+function withCode(configMap: string | undefined, cache: Record<string, unknown> = CACHE): Record<string, unknown> {
+  const spec = single(3, 'r1', { a: 1, b: 2 }, cache);
+  if (configMap !== undefined) (spec.tasks as Record<string, Record<string, unknown>>).sq!.code = { configMap };
+  return spec;
+}
+
+test('the code bundle is no part of the key, as in Flyte: a new bundle hits the old entry; the cache version is what to bump', () => {
+  const compiledTask = (spec: Record<string, unknown>): CompiledTask => {
+    const result = compileWorkflow(spec, { maxNodes: 10 });
+    if (!result.ok) assert.fail(result.errors.join('; '));
+    const node = result.workflow.nodeById.get('a')!;
+    assert.ok(node.kind === 'task');
+    return node.task;
+  };
+  const inputs = { n: 3, run: 'r1', opts: { a: 1, b: 2 } };
+  const base = cacheKey(compiledTask(withCode('propeller-code-aaaaaaaaaaaa')), inputs);
+  assert.deepEqual(cacheKey(compiledTask(withCode('propeller-code-bbbbbbbbbbbb')), inputs), base, 'another bundle');
+  assert.deepEqual(cacheKey(compiledTask(withCode(undefined)), inputs), base, 'no bundle');
+  assert.notEqual(cacheKey(compiledTask(withCode('propeller-code-bbbbbbbbbbbb', { ...CACHE, version: 'v2' })), inputs).key, base.key, 'another cache version');
+
+  // Through plan: an entry written by a run of one bundle is a hit for a run of another, with no pod.
+  const entries = populate(withCode('propeller-code-aaaaaaaaaaaa'));
+  const hit = sim(withCode('propeller-code-bbbbbbbbbbbb'), { name: 'again' }, entries);
+  hit.step();
+  assert.equal(hit.status.nodes?.a?.cache, 'Hit');
+  assert.equal(hit.pods.size, 0);
+  const bumped = sim(withCode('propeller-code-bbbbbbbbbbbb', { ...CACHE, version: 'v2' }), { name: 'bumped' }, entries);
+  bumped.step();
+  assert.equal(bumped.status.nodes?.a?.cache, 'Miss');
+  assert.deepEqual(bumped.pod('a').spec.volumes?.map((v) => v.configMap?.name), ['propeller-code-bbbbbbbbbbbb'], 'the miss runs the new bundle');
 });
 
 test('an expired entry is a miss, and the new outputs replace it', () => {
