@@ -97,7 +97,12 @@ const VIEWER_RULES: Rule[] = [
   { apiGroups: ['flyte.propeller.dev'], resources: ['flyteworkflows', 'workflowdefinitions', 'launchplans', 'cacheentries'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
 ];
-const SUBMITTER_RULES: Rule[] = [...VIEWER_RULES, { apiGroups: ['flyte.propeller.dev'], resources: ['flyteworkflows'], verbs: ['create', 'patch', 'delete'] }];
+const SUBMITTER_RULES: Rule[] = [
+  ...VIEWER_RULES,
+  { apiGroups: ['flyte.propeller.dev'], resources: ['flyteworkflows'], verbs: ['create', 'patch', 'delete'] },
+  // Code bundles (a task's code.configMap): create only, never read the namespace's other ConfigMaps.
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+];
 const ADMIN_RULES: Rule[] = [...SUBMITTER_RULES, { apiGroups: ['flyte.propeller.dev'], resources: ['workflowdefinitions', 'launchplans', 'cacheentries'], verbs: ['create', 'patch', 'delete'] }];
 
 // ---------------------------------------------------------------------------------------------------------

@@ -247,7 +247,7 @@ describe('projects', { concurrency: true }, () => {
     assert.match(r.stdout, new RegExp(`${name}\\s+\\["development","production"\\]\\s+Retain\\s+Ready`));
   });
 
-  test('a submitter may create a FlyteWorkflow in the project\'s namespaces, a viewer may only read', { timeout: 60_000 }, async () => {
+  test('a submitter may create a FlyteWorkflow (and a code bundle\'s ConfigMap) in the project\'s namespaces, a viewer may only read', { timeout: 60_000 }, async () => {
     const s = suffix();
     const viewer = `vera-${s}`;
     const submitter = `sam-${s}`;
@@ -265,8 +265,15 @@ describe('projects', { concurrency: true }, () => {
     assert.equal(listed.stdout.trim(), 'flyteworkflow.flyte.propeller.dev/mine', listed.stderr);
     const approve = await kubectlAs(submitter, ['-n', ns, 'patch', 'fwf', 'mine', '--type=merge', '-p', '{"metadata":{"labels":{"x":"y"}}}']);
     assert.equal(approve.code, 0, `a submitter may patch (approve gates, abort): ${approve.stderr}`);
+    const bundle = await kubectlAs(submitter, ['-n', ns, 'create', 'configmap', 'propeller-code-3f2a9c1b7d4e', '--from-literal=bundle.mjs=export {};']);
+    assert.equal(bundle.code, 0, `a submitter may create the ConfigMap of a task's code bundle: ${bundle.stderr}`);
     for (const [who, args] of [
       [viewer, ['-n', ns, 'delete', 'fwf', 'mine']],
+      [viewer, ['-n', ns, 'create', 'configmap', 'x', '--from-literal=a=b']],
+      // Create only: a submitter reads no ConfigMap of the namespace, its own bundles included, and changes none.
+      [submitter, ['-n', ns, 'get', 'configmaps']],
+      [submitter, ['-n', ns, 'get', 'configmap', 'propeller-code-3f2a9c1b7d4e']],
+      [submitter, ['-n', ns, 'delete', 'configmap', 'propeller-code-3f2a9c1b7d4e']],
       [submitter, ['-n', ns, 'create', 'secret', 'generic', 'x']],
       [submitter, ['-n', ns, 'create', 'rolebinding', 'x', '--clusterrole=admin', `--user=${submitter}`]],
       [submitter, ['-n', 'default', 'get', 'fwf']],

@@ -51,12 +51,20 @@ writes further, to the namespaces of Projects and to the objects it keeps there.
   verbs: ["get", "list", "watch"]
 {{- end }}
 
-{{/* Patching a FlyteWorkflow is how its gates are approved, rejected and signalled, and how it is aborted. */}}
+{{/*
+Patching a FlyteWorkflow is how its gates are approved, rejected and signalled, and how it is aborted.
+Creating ConfigMaps is how a submitter ships task code without an image build (a task's code.configMap,
+which the kubelet mounts into the pod): create only, so a submitter cannot read the namespace's other
+ConfigMaps. The propeller itself needs nothing for it.
+*/}}
 {{- define "propeller.submitterRules" -}}
 {{ include "propeller.viewerRules" . }}
 - apiGroups: ["flyte.propeller.dev"]
   resources: ["flyteworkflows"]
   verbs: ["create", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["create"]
 {{- end }}
 
 {{- define "propeller.adminRules" -}}
