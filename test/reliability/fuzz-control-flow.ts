@@ -1,8 +1,8 @@
 // Random specs with the control-flow kinds for the fuzzer: branches (valid and garbage conditions, nested
 // arms), subworkflows (some recursive), gates (sleep, approve, signal; signals set in spec.signals),
-// failure handlers, cached tasks and overwriteCache. Mostly valid, with a few deliberate mistakes mixed in,
-// so that mutations and multi-round runs have both to work on. Also, independent of the code under test:
-// which node statuses a status path depends on, and where the gates are.
+// failure handlers, cached tasks, tasks with code bundles and overwriteCache. Mostly valid, with a few
+// deliberate mistakes mixed in, so that mutations and multi-round runs have both to work on. Also,
+// independent of the code under test: which node statuses a status path depends on, and where the gates are.
 import fc from 'fast-check';
 import type { Binding, NodeSpec, SignalSpec, WorkflowStatus } from '../../src/api/flyteworkflow.ts';
 
@@ -125,8 +125,19 @@ export function controlFlowSpec(seed: number, odd: string[], mistakes: number): 
   }
   const signals = randomSignals(dice, gatePaths(spec, 3), 0.5);
   if (Object.keys(signals).length) spec['signals'] = signals;
+  // Some tasks run a code bundle from a ConfigMap (drawn last, so the rest of a seed's spec stays as it was).
+  for (const name of ['num', 'cached', 'notify']) {
+    if (!dice.chance(0.3)) continue;
+    const configMap = mistake(g) ? dice.pick(BAD_CONFIGMAPS) : dice.pick(GOOD_CONFIGMAPS);
+    (spec['tasks'] as Record<string, Record<string, Json>>)[name]!['code'] = { configMap };
+  }
   return spec;
 }
+
+/** ConfigMap names an SDK would write, and the longest and oddest valid ones. */
+const GOOD_CONFIGMAPS = ['propeller-code-3f2a9c1b7d4e', 'propeller-code-0', 'code.v1.bundle', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`];
+/** ConfigMap names no object can have: each fails the workflow at compile time, naming the task and code.configMap. */
+const BAD_CONFIGMAPS = ['Propeller-Code', 'code_1', '-code', 'code-', 'a..b', '../kube-system/x', 'côde', 'code 1', 'x'.repeat(254)];
 
 function mistake(g: Generation): boolean {
   return g.mistakes > 0 && g.dice.chance(g.mistakes);

@@ -2,14 +2,16 @@
 // generated (task DAGs, and specs with branches, subworkflows, gates, failure handlers, cached tasks,
 // signals and overwriteCache: fuzz-control-flow.ts), then mutated: fields dropped, keys renamed, values
 // retyped, bindings swapped, cycles added, conditions garbled, subworkflows made recursive, signals
-// scrambled, random JSON put anywhere, huge and odd strings, deep nesting, numbers out of range.
+// scrambled, code bundles set or garbled, random JSON put anywhere, huge and odd strings, deep nesting,
+// numbers out of range.
 // Arbitrary JSON is thrown at them too. Properties:
 //   - compileWorkflow and plan never throw, and take well under a second on any of these specs;
 //   - an invalid spec never yields a CreatePod action, and fails with InvalidWorkflow and a bounded message
 //     whose every error says where (workflow, node, task or subworkflow);
 //   - a valid spec's first round creates pods only for task nodes whose dependencies (computed here from
 //     the raw spec, through subworkflows, branch arms and failure handlers) have succeeded, within the
-//     parallelism limit, with distinct valid DNS-1123 pod names.
+//     parallelism limit, with distinct valid DNS-1123 pod names, each mounting its task's code ConfigMap
+//     (a valid name) exactly when the task has code.
 // Then valid control-flow specs run many rounds of plan with random signals (approvals, rejections, values
 // that fit or not, junk) and random pod outcomes (success, failure, OOM, eviction, deletion, bad outputs,
 // time passing): plan never throws, never starts a node before its dependencies, never asks for a pod
@@ -18,7 +20,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { CODE_MOUNT_PATH } from '../../src/api/code.ts';
 import { ANNOTATIONS } from '../../src/api/labels.ts';
+import type { Pod } from '../../src/api/pod.ts';
 import { compileWorkflow } from '../../src/core/compile.ts';
 import { plan, type PlanConfig, type PlanResult } from '../../src/core/plan.ts';
 import type { TaskPlugin } from '../../src/core/task-plugin.ts';
@@ -39,6 +43,8 @@ const SEED = runSeed('fuzz');
 const PLUGINS: ReadonlyMap<string, TaskPlugin> = new Map([['container', containerPlugin]]);
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Written out here, independent of the code under test. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MESSAGE_LIMIT = 1024;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -57,7 +63,7 @@ function typedSpec(): Json {
     },
     inputs: { n: 3, f: 2.5, s: 'hello', b: true, when: '2024-05-01T10:00:00Z', d: '1h30m', xs: [1, 2, 3], m: { a: 1.5 }, any: { k: [1, 'x'] } },
     tasks: {
-      mix: task({ inputs: { n: 'int', f: 'float', xs: 'List[int]', m: 'Dict[str, float]', opt: 'Optional[str]' }, outputs: { o: 'float', l: 'Optional[str]' }, command: ['run', '{{.inputs.n}}', '{{ .inputs.opt }}'] }) as Json,
+      mix: { ...task({ inputs: { n: 'int', f: 'float', xs: 'List[int]', m: 'Dict[str, float]', opt: 'Optional[str]' }, outputs: { o: 'float', l: 'Optional[str]' }, command: ['run', '{{.inputs.n}}', '{{ .inputs.opt }}'] }), code: { configMap: 'propeller-code-3f2a9c1b7d4e' } } as Json,
       grid: task({ inputs: { rows: 'list[list[int]]', tag: 'str' }, outputs: { g: 'list[list[int]]' }, retries: 2, timeout: '5m' }) as Json,
       sink: task({ inputs: { a: 'float', b: 'list[list[int]]', extra: 'dict' } }) as Json,
     },
@@ -130,7 +136,7 @@ const payload: fc.Arbitrary<unknown> = fc.oneof(
 // ---------------------------------------------------------------------------------------------------------
 // Mutations
 
-const KINDS = ['drop', 'rename', 'retype', 'swap', 'swapBindings', 'cycle', 'selfLoop', 'json', 'string', 'key', 'number', 'deep', 'dangling', 'dupNode', 'condition', 'recurse', 'signals'] as const;
+const KINDS = ['drop', 'rename', 'retype', 'swap', 'swapBindings', 'cycle', 'selfLoop', 'json', 'string', 'key', 'number', 'deep', 'dangling', 'dupNode', 'condition', 'recurse', 'signals', 'code'] as const;
 type Kind = (typeof KINDS)[number];
 interface Mutation {
   kind: Kind;
@@ -304,6 +310,28 @@ function applyMutation(spec: unknown, m: Mutation): unknown {
       if (m.b % 5 === 0) return setAt(spec, ['signals'], m.payload);
       return setAt(spec, ['signals'], signals);
     }
+    case 'code': {
+      // A task's code bundle set, changed or garbled: odd names, names of the wrong type, no name, random JSON.
+      const tasks = (spec as { tasks?: unknown })?.tasks;
+      if (typeof tasks !== 'object' || tasks === null) return spec;
+      const names = Object.keys(tasks);
+      if (!names.length) return spec;
+      const t = (tasks as Record<string, unknown>)[names[m.a % names.length]!];
+      if (typeof t !== 'object' || t === null || Array.isArray(t)) return spec;
+      const own = t as Record<string, unknown>;
+      const choices: (() => void)[] = [
+        () => (own['code'] = { configMap: m.text }),
+        () => (own['code'] = { configMap: 'propeller-code-3f2a9c1b7d4e' }),
+        () => (own['code'] = { configMap: `Propeller-Code-${m.b}` }),
+        () => (own['code'] = { configMap: m.number }),
+        () => (own['code'] = { configMap: m.payload }),
+        () => (own['code'] = m.payload),
+        () => (own['code'] = {}),
+        () => delete own['code'],
+      ];
+      choices[m.b % choices.length]!();
+      return spec;
+    }
     case 'dupNode': {
       if (!nodes.length) return spec;
       // Many copies of a node: over small node limits, and names that differ only in case or punctuation.
@@ -418,11 +446,28 @@ function check(c: Case): void {
     assert.match(a.pod.metadata.name, DNS_LABEL, 'the pod name is a DNS-1123 label');
     assert.ok(!names.has(a.pod.metadata.name), `pod name ${a.pod.metadata.name} used twice`);
     names.add(a.pod.metadata.name);
+    assertCodeMount(spec, a.pod);
   }
   // A failure handler runs whatever the limit says (it must be able to finish the workflow).
   const budgeted = creates.filter((a) => !a.node.split('/').includes('onFailure'));
   const wanted = (spec as { maxParallelism?: number }).maxParallelism ?? c.config.defaultMaxParallelism;
   if (wanted > 0) assert.ok(budgeted.length <= wanted, `${budgeted.length} pods asked for at once, over the limit of ${wanted}`);
+}
+
+/** A pod mounts its task's code ConfigMap, read-only, when the task has code, and nothing otherwise; the name is one an object can have. */
+function assertCodeMount(spec: unknown, pod: Pod): void {
+  const container = pod.spec.containers[0]!;
+  const taskName = container.env?.find((e) => e.name === 'FLYTE_INTERNAL_TASK_NAME')?.value ?? '';
+  const tasks = (spec as { tasks?: Record<string, { code?: { configMap: string } }> }).tasks ?? {};
+  const configMap = Object.hasOwn(tasks, taskName) ? tasks[taskName]!.code?.configMap : undefined;
+  if (configMap === undefined) {
+    assert.equal(pod.spec.volumes, undefined, `task ${taskName} has no code, so its pod has no volume`);
+    assert.equal(container.volumeMounts, undefined, `task ${taskName} has no code, so its container mounts nothing`);
+    return;
+  }
+  assert.ok(configMap.length <= 253 && DNS_SUBDOMAIN.test(configMap), `a pod was built for an invalid ConfigMap name ${JSON.stringify(configMap.slice(0, 80))}`);
+  assert.deepEqual(pod.spec.volumes, [{ name: 'propeller-code', configMap: { name: configMap, defaultMode: 0o444 } }]);
+  assert.deepEqual(container.volumeMounts, [{ name: 'propeller-code', mountPath: CODE_MOUNT_PATH, readOnly: true }]);
 }
 
 test('fuzzed specs through compileWorkflow and plan: never throw, never start an invalid workflow, start only ready nodes of a valid one', { timeout: 600_000 }, async () => {
@@ -490,6 +535,7 @@ function runMany(spec: Record<string, unknown>, seed: number): void {
       assert.equal(finishedAt, undefined, `round ${round} asked for pod ${a.pod.metadata.name} after the workflow finished (${status.phase})`);
       assert.deepEqual(unmetDependencies(spec, a.node, status), [], `round ${round} created a pod for ${a.node} before its dependencies were met`);
       assert.match(a.pod.metadata.name, DNS_LABEL, 'the pod name is a DNS-1123 label');
+      assertCodeMount(spec, a.pod);
     }
     assert.deepEqual(sim.conflicts, [], 'plan never asks for a pod that exists');
     if (status.phase === 'Succeeded' || status.phase === 'Failed' || status.phase === 'Aborted') {

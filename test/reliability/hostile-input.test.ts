@@ -2,7 +2,8 @@
 // runs with the chart's RBAC. test/fixtures/invalid/ (the integration suite's corpus), test/fixtures/hostile/
 // and cases built here: cycles and self-loops, missing and unknown references, type mismatches, bad
 // templates, a 10,000-node graph with a cycle, a graph over --workflow-max-nodes, 100 KB strings, unicode
-// and over-long names, numbers out of range, and a valid 253-character workflow name.
+// and over-long names (code-bundle ConfigMap names among them), numbers out of range, and a valid
+// 253-character workflow name.
 //   - Schema violations: the API server rejects them (422, naming the field).
 //   - Semantic errors: the workflow ends Failed on its first round, naming the node, field and reason,
 //     with a bounded message, and no pod is ever created.
@@ -158,6 +159,16 @@ function generated(): Entry[] {
     { name: 'gen-combining-mark-node-name', category: 'names', source: 'generated', kind: 'invalid', body: manifest('gen-combining-mark-node-name', { tasks: { s: S }, nodes: { 'cafe\u0301': { task: 's' } } }), expect: ['node "cafe\u0301": invalid node name'] },
     { name: 'gen-long-task-name-64', category: 'names', source: 'generated', kind: 'invalid', body: manifest('gen-long-task-name-64', { tasks: { ['t'.repeat(64)]: S }, nodes: { a: { task: 't'.repeat(64) } } }), expect: [`task "${'t'.repeat(64)}": invalid task name`] },
     { name: 'gen-version-too-long', category: 'names', source: 'generated', kind: 'api', body: manifest('gen-version-too-long', { tasks: { s: { ...S, version: 'v'.repeat(129) } }, nodes: { a: { task: 's' } } }), expect: ['spec.tasks.s.version'] },
+    // Code bundles: a ConfigMap name too long for the schema, and one of the right length that no object can have.
+    { name: 'gen-code-configmap-254', category: 'names', source: 'generated', kind: 'api', body: manifest('gen-code-configmap-254', { tasks: { s: { ...S, code: { configMap: 'c'.repeat(254) } } }, nodes: { a: { task: 's' } } }), expect: ['spec.tasks.s.code.configMap', 'Too long'] },
+    {
+      name: 'gen-code-configmap-253-uppercase',
+      category: 'names',
+      source: 'generated',
+      kind: 'invalid',
+      body: manifest('gen-code-configmap-253-uppercase', { tasks: { s: { ...S, code: { configMap: 'C'.repeat(253) } } }, nodes: { a: { task: 's' } } }),
+      expect: ['task "s": code.configMap: "CCCCCCCC', 'is not a ConfigMap name'],
+    },
     { name: 'gen-service-account-too-long', category: 'names', source: 'generated', kind: 'api', body: manifest('gen-service-account-too-long', { serviceAccountName: 's'.repeat(254), tasks: { s: S }, nodes: { a: { task: 's' } } }), expect: ['spec.serviceAccountName'] },
     { name: 'gen-type-text-too-long', category: 'types', source: 'generated', kind: 'api', body: manifest('gen-type-text-too-long', { interface: { inputs: { x: `${'list['.repeat(60)}int${']'.repeat(60)}` } }, tasks: { s: S }, nodes: { a: { task: 's' } } }), expect: ['spec.interface.inputs.x', 'Too long'] },
     { name: 'gen-nested-300-deep', category: 'types', source: 'generated', kind: 'invalid', body: manifest('gen-nested-300-deep', { tasks: { c: { interface: { inputs: { x: 'dict' } }, container: { image: 'x', command: ['true'] } } }, nodes: { a: { task: 'c', inputs: { x: { value: deep } } } } }), expect: ['workflow: (spec): nested more than 200 levels deep'] },
