@@ -23,6 +23,7 @@ import { definitionsPath, launchPlanPath, launchPlansPath, workflowPath, workflo
 import { JSON_PATCH, KubeClient, MERGE_PATCH } from '../../src/k8s/rest.ts';
 import { repoRoot } from '../controlplane/components.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/control-plane.ts';
+import { typeScriptRun, type TypeScriptRun } from './typescript-manifest.ts';
 
 const USAGE = `usage: npm run demo -- [FILE] [options]
 
@@ -35,6 +36,11 @@ const USAGE = `usage: npm run demo -- [FILE] [options]
   --reject PATH=REASON     reject the approve gate at PATH with REASON (repeatable)
   --signal PATH=JSON       send the JSON value to the signal gate at PATH (repeatable)
   --timeout DURATION       give up after this long, not counting time spent waiting for you at a gate (default 5m)
+
+  For a TypeScript module (FILE.ts, written with @propeller/sdk), the demo ships its code and runs one of its
+  workflows or launch plans as \`propeller run --remote\` would:
+  --workflow NAME          the workflow or launch plan to run (default: the first whose inputs all have values)
+  --input NAME=JSON        an input value (repeatable)
 `;
 
 /** A bad command line: exit 2 with the usage. */
@@ -55,6 +61,9 @@ interface Options {
   timeoutMs: number;
   /** Decisions to send, by gate path. */
   decisions: Map<string, Decision>;
+  /** TypeScript modules: what to run, and its inputs. */
+  workflow: string | undefined;
+  inputs: Record<string, unknown>;
 }
 
 type Decision = { kind: 'approve'; approved: true } | { kind: 'approve'; approved: false; reason: string } | { kind: 'signal'; value: unknown; text: string };
@@ -79,6 +88,8 @@ function parseOptions(argv: string[]): Options {
       reject: { type: 'string', multiple: true, default: [] },
       signal: { type: 'string', multiple: true, default: [] },
       timeout: { type: 'string', default: '5m' },
+      workflow: { type: 'string' },
+      input: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -109,6 +120,15 @@ function parseOptions(argv: string[]): Options {
     }
     add('--signal', path, { kind: 'signal', value, text });
   }
+  const inputs: Record<string, unknown> = {};
+  for (const arg of values.input) {
+    const [name, text] = splitAt(arg, '--input', 'NAME=JSON');
+    try {
+      inputs[name] = JSON.parse(text);
+    } catch {
+      throw new UsageError(`--input ${arg}: the value is not JSON (a string needs quotes: --input '${name}="text"')`);
+    }
+  }
   const timeoutMs = parseDuration(values.timeout);
   if (timeoutMs === undefined) throw new UsageError(`--timeout ${values.timeout}: not a duration such as 90s, 5m or 1h`);
   return {
@@ -118,6 +138,8 @@ function parseOptions(argv: string[]): Options {
     keep: values.keep,
     timeoutMs,
     decisions,
+    workflow: values.workflow,
+    inputs,
   };
 }
 
@@ -158,6 +180,23 @@ interface Manifest {
   workflow: FlyteWorkflow & { spec: SpecShape };
   /** The file's WorkflowDefinitions and LaunchPlans, in the order they are applied. */
   references: ReferenceObject[];
+  /** ConfigMaps applied before anything else: the code of a TypeScript module. */
+  configMaps?: { metadata: { name: string } }[];
+}
+
+async function loadTypeScriptManifest(opts: Options): Promise<Manifest> {
+  let run: TypeScriptRun;
+  try {
+    run = await typeScriptRun(opts.file, opts.workflow, opts.inputs);
+  } catch (err) {
+    throw new FileError(err instanceof Error ? err.message : String(err));
+  }
+  say(`▸ Compiled ${relative(userCwd, opts.file) || opts.file}: running ${run.what}`);
+  return {
+    workflow: run.workflow as unknown as Manifest['workflow'],
+    references: (run.references as unknown as ReferenceObject[]).sort((a, b) => REFERENCE_KINDS.indexOf(a.kind) - REFERENCE_KINDS.indexOf(b.kind)),
+    configMaps: run.configMaps as { metadata: { name: string } }[],
+  };
 }
 
 function loadManifest(file: string): Manifest {
@@ -363,7 +402,7 @@ async function main(): Promise<number> {
   let paths: Map<string, NodeSpec>;
   try {
     opts = parseOptions(process.argv.slice(2));
-    manifest = loadManifest(opts.file);
+    manifest = /\.[cm]?ts$/.test(opts.file) ? await loadTypeScriptManifest(opts) : loadManifest(opts.file);
     paths = nodePaths(runSpec(manifest));
     checkDecisions(opts.decisions, paths);
   } catch (err) {
@@ -419,6 +458,10 @@ async function main(): Promise<number> {
     checkInterrupted();
 
     say(`▸ Applying ${relative(userCwd, opts.file) || opts.file} in namespace ${namespace}`);
+    for (const cm of manifest.configMaps ?? []) {
+      await client.request('POST', `/api/v1/namespaces/${namespace}/configmaps`, { body: cm });
+      say(`  ConfigMap ${cm.metadata.name} created (the module's code)`);
+    }
     for (const ref of manifest.references) {
       await client.request('POST', (ref.kind === 'LaunchPlan' ? launchPlansPath : definitionsPath)(namespace), { body: ref }).catch((err: unknown) => {
         const message = (err as { serverMessage?: string }).serverMessage ?? (err instanceof Error ? err.message : String(err));

@@ -27,7 +27,7 @@ export const CODE_HASH_LABEL = 'propeller.dev/code-hash';
 export function validate(wf: WorkflowDefinition): Spec {
   const spec = workflowSpec(wf, PLACEHOLDER_CODE);
   const launchPlans = new Map([...closureOf(wf).launchPlans].map(([name, lp]) => [name, launchPlanInterface(lp)]));
-  const result = compileWorkflow(spec, { maxNodes: 10_000, maxDepth: 10, launchPlans });
+  const result = compileWorkflow(spec, { maxNodes: 10_000, maxDepth: 10, inputs: 'none', launchPlans });
   if (!result.ok) {
     throw new WorkflowCompileError(`workflow "${wf.resolvedName()}" is invalid:\n${result.errors.map((e) => `  - ${e}`).join('\n')}`);
   }

@@ -1,10 +1,11 @@
+import { CODE_MOUNT_PATH } from '../../../src/api/code.ts';
 import type { NodeSpec } from '../../../src/api/flyteworkflow.ts';
 import type { TaskDefinition } from '../task.ts';
 import type { WorkflowDefinition, WorkflowGraph } from '../workflow.ts';
 import { closureOf } from './closure.ts';
 
-/** Where shipped code is mounted in a task pod, and the bundle's file there. */
-export const CODE_MOUNT_PATH = '/opt/propeller/code';
+export { CODE_MOUNT_PATH };
+/** The bundle's file in the code ConfigMap, and so under the mount path. */
 export const BUNDLE_FILE = 'bundle.mjs';
 export const DEFAULT_IMAGE = 'node:24-slim';
 
