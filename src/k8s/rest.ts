@@ -28,6 +28,8 @@ export interface KubeClientOptions {
   timeoutMs?: number;
   maxConnections?: number;
   userAgent?: string;
+  /** The kubeconfig context to use instead of its current one (kubectl's --context). */
+  context?: string;
 }
 
 export interface RequestOptions {
@@ -76,6 +78,13 @@ export class KubeClient {
     const kc = new KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
+    if (options.context !== undefined) {
+      if (!kc.getContextObject(options.context)) {
+        const known = kc.getContexts().map((c) => c.name);
+        throw new KubeTransportError('LOAD', 'kubeconfig', new Error(`no context "${options.context}" in the kubeconfig (it has ${known.length ? known.join(', ') : 'none'})`));
+      }
+      kc.setCurrentContext(options.context);
+    }
     return KubeClient.fromKubeConfig(kc, options);
   }
 
@@ -96,6 +105,11 @@ export class KubeClient {
       },
     });
     return new KubeClient(kc, agent, cluster.server, options);
+  }
+
+  /** The namespace of the kubeconfig's current context (or of the in-cluster service account), if it names one. */
+  get namespace(): string | undefined {
+    return this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())?.namespace || undefined;
   }
 
   async request<T>(verb: HttpVerb, path: string, opts: RequestOptions = {}): Promise<T> {
