@@ -330,14 +330,54 @@ const EXPECTED: Record<string, Example> = {
   },
 };
 
+/** TypeScript examples (@propeller/sdk): the demo compiles them, ships the bundle and runs one workflow or launch plan. */
+interface TypeScriptExample {
+  args: string[];
+  printed?: RegExp[];
+  check(outputs: Record<string, unknown>, output: string): void;
+}
+
+const REGRESSION = { x: [-3, 0, 3], y: [7, 4, -2] };
+const regressionIntercept = () => {
+  const { x, y } = REGRESSION;
+  const n = x.length;
+  const slope = (n * sum(x.map((xi, i) => xi * y[i]!)) - sum(x) * sum(y)) / (n * sum(x.map((xi) => xi * xi)) - sum(x) ** 2);
+  return mean(y) - slope * mean(x);
+};
+
+const TS_EXPECTED: Record<string, TypeScriptExample> = {
+  // With no --workflow the demo picks the first workflow whose inputs all have defaults: documented_wf.
+  'workflow.ts': {
+    args: [],
+    printed: [/^▸ Compiled .*workflow\.ts: running workflow documented_wf$/m, /^ {2}ConfigMap propeller-code-[0-9a-f]{12} created \(the module's code\)$/m],
+    check(out) {
+      assertClose(out['o0'], regressionIntercept(), 'intercept');
+    },
+  },
+  // The nightly launch plan, with its default inputs, runs the definition registered from the module.
+  'standard-scale.ts': {
+    args: [],
+    printed: [/^▸ Compiled .*standard-scale\.ts: running launch plan nightly_scale_lp$/m, /^ {2}LaunchPlan nightly-scale-lp: valid; scheduled; next scheduled run \d{4}-\d\d-\d\dT00:00:00\.000Z$/m],
+    check(out, output) {
+      const values = [1, 2, 3, 4, 5];
+      const mu = mean(values);
+      const sigma = Math.sqrt(sum(values.map((x) => (x - mu) ** 2)));
+      const scaled = out['o0'] as number[];
+      assert.equal(scaled.length, values.length);
+      values.forEach((x, i) => assertClose(scaled[i], (x - mu) / sigma, `scaled[${i}]`, 1e-12));
+      for (const node of ['mean', 'standard_deviation', 'standard_scale']) assert.match(nodeLines(output, node).at(-1) ?? '', /\sSucceeded\s/, `node ${node}:\n${output}`);
+    },
+  },
+};
+
 // ─── Tests ───────────────────────────────────────────────────────────────────
 
 describe('examples, run with the demo', () => {
   const cluster = useTestCluster();
 
   test('every file in examples/ has a row here', () => {
-    const files = readdirSync(EXAMPLES).filter((f) => /\.ya?ml$/.test(f)).sort();
-    assert.deepEqual(files, [...Object.keys(EXPECTED), ...Object.keys(NOT_RUN)].sort(), 'add a row to EXPECTED (or NOT_RUN) for each new example (and remove rows of deleted ones)');
+    const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|ts)$/.test(f)).sort();
+    assert.deepEqual(files, [...Object.keys(EXPECTED), ...Object.keys(TS_EXPECTED), ...Object.keys(NOT_RUN)].sort(), 'add a row to EXPECTED (or NOT_RUN) for each new example (and remove rows of deleted ones)');
   });
 
   for (const [file, example] of Object.entries(EXPECTED)) {
@@ -350,6 +390,20 @@ describe('examples, run with the demo', () => {
       try {
         for (const pattern of example.printed ?? []) assert.match(output, pattern);
         example.check(outputs, output, manifestOf(path).spec, documentsOf(path));
+      } catch (err) {
+        (err as Error).message += `\n--- demo output:\n${output}`;
+        throw err;
+      }
+    });
+  }
+
+  for (const [file, example] of Object.entries(TS_EXPECTED)) {
+    test(`${file} (TypeScript) succeeds with the expected outputs`, { timeout: DEMO_TIMEOUT_MS + 10_000 }, async () => {
+      const { code, output } = await runDemo([join(EXAMPLES, file), '--kubeconfig', cluster().kubeconfigPath, ...example.args]);
+      assert.equal(code, 0, `npm run demo -- examples/${file} exited ${code}:\n${output}`);
+      try {
+        for (const pattern of example.printed ?? []) assert.match(output, pattern);
+        example.check(printedOutputs(output), output);
       } catch (err) {
         (err as Error).message += `\n--- demo output:\n${output}`;
         throw err;
