@@ -171,7 +171,8 @@ function callable<I extends TypeMap, O, N extends TypeMap, D>(def: TaskDefinitio
  */
 export function task<I extends TypeMap = {}, O = never, N extends TypeMap = {}, D extends Partial<Values<I>> = {}>(
   options: TaskOptions<I, O, N, D>,
-  fn: TaskFunction<I, O, N>,
+  // The interface comes from the options alone: what the function returns is checked against it.
+  fn: TaskFunction<I, NoInfer<O>, NoInfer<N>>,
 ): Task<I, O, N, D> {
   if (typeof fn !== 'function') throw new WorkflowCompileError(`task "${options.name ?? '(unnamed)'}": the second argument is the function the task runs`);
   return callable(new TaskDefinition(options as TaskOptions<TypeMap, unknown, TypeMap, unknown>, fn as (inputs: Record<string, unknown>) => unknown));

@@ -163,7 +163,7 @@ export type Workflow<I extends TypeMap, O, N extends TypeMap, D> = ((inputs: Arg
  */
 export function workflow<I extends TypeMap = {}, O = never, N extends TypeMap = {}, D extends Partial<Values<I>> = {}>(
   options: WorkflowOptions<I, O, N, D>,
-  body: (inputs: Promises<I>) => BodyResult<O, N>,
+  body: (inputs: Promises<I>) => BodyResult<NoInfer<O>, NoInfer<N>>,
 ): Workflow<I, O, N, D> {
   if (typeof body !== 'function') throw new WorkflowCompileError(`workflow "${options.name ?? '(unnamed)'}": the second argument is its body, a function of its inputs`);
   const def = new WorkflowDefinition(options as WorkflowOptions<TypeMap, unknown, TypeMap, unknown>, body as (inputs: Record<string, unknown>) => unknown);
