@@ -354,6 +354,21 @@ const TS_EXPECTED: Record<string, TypeScriptExample> = {
       assertClose(out['o0'], regressionIntercept(), 'intercept');
     },
   },
+  // Every control-flow kind from TypeScript: the cached task misses then populates, the conditional takes
+  // its first case, the subworkflow runs twice under two paths, and the approval gate passes the score.
+  'control-flow.ts': {
+    args: ['--approve', 'review'],
+    printed: [/^▸ Compiled .*control-flow\.ts: running workflow pipeline$/m],
+    check(out, output) {
+      const rows = 5 * 10;
+      assert.equal(out['plan'], `one worker for ${rows} rows`);
+      assertClose(out['score'], Math.max(1 - 1 / Math.sqrt(rows), 1 - 1 / Math.sqrt(10_000)), 'score');
+      assert.match(nodeLines(output, 'count_rows').at(-1) ?? '', /Succeeded \[cache Populated\]/, output);
+      assert.match(nodeLines(output, 'size/else').at(-1) ?? '', /Skipped/, output);
+      for (const node of ['train_small/fit', 'train_large/fit', 'sleep']) assert.match(nodeLines(output, node).at(-1) ?? '', /\sSucceeded/, `node ${node}:\n${output}`);
+      assert.match(nodeLines(output, 'review').at(-1) ?? '', /Succeeded \[Approved\]/, output);
+    },
+  },
   // The nightly launch plan, with its default inputs, runs the definition registered from the module.
   'standard-scale.ts': {
     args: [],
