@@ -135,8 +135,17 @@ export function registration(workflows: readonly WorkflowDefinition[], launchPla
   return out;
 }
 
+/** A ConfigMap holds at most 1 MiB; leave room for its metadata. */
+export const MAX_BUNDLE_BYTES = 1024 * 1024 - 16 * 1024;
+
 /** The immutable ConfigMap that carries a bundle into task pods. */
 export function codeConfigMap(bundle: string, code: CodeRef, namespace?: string): Resource {
+  const bytes = Buffer.byteLength(bundle);
+  if (bytes > MAX_BUNDLE_BYTES) {
+    throw new WorkflowCompileError(
+      `the bundle is ${bytes} bytes, more than a ConfigMap holds (${MAX_BUNDLE_BYTES}): build an image with it (propeller bundle FILE -o bundle.mjs, then the task options image and bundledIn)`,
+    );
+  }
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
