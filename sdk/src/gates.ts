@@ -3,7 +3,7 @@ import { order } from './call.ts';
 import { WorkflowCompileError } from './errors.ts';
 import { handleOf, promiseOf, refOf, type NodeHandle, type NodeRef, type Promise_ } from './promise.ts';
 import { currentScope } from './scope.ts';
-import type { Type } from './types.ts';
+import { isType, type Type } from './types.ts';
 
 export interface GateOptions {
   /** The node's name (and its path in spec.signals); by default sleep, approve or the input's name. */
@@ -47,6 +47,7 @@ export function approve<T>(value: Promise_<T>, options?: GateOptions & { descrip
 /** Waits for a value of `type` sent to the node `name` (propeller signal, or spec.signals); returns it. */
 export function waitForInput<T>(name: string, type: Type<T>, options?: Omit<GateOptions, 'name'> & { description?: string }): Promise_<T> {
   const { scope, ref } = gateNode('waitForInput', { ...options, name }, name);
+  if (!isType(type)) throw new WorkflowCompileError(`workflow "${scope.workflow}", node "${name}": waitForInput(...) takes a type such as t.int or t.list(t.str)`);
   parsed(type.text, `workflow "${scope.workflow}", node "${name}"`);
   scope.add({
     ref,
