@@ -1,4 +1,5 @@
 import type { Binding, NodeSpec } from '../../src/api/flyteworkflow.ts';
+import { RESERVED_NODE_NAMES } from '../../src/core/compiled.ts';
 import { WorkflowCompileError } from './errors.ts';
 import type { NodeRef } from './promise.ts';
 import type { Definition } from './registry.ts';
@@ -36,13 +37,15 @@ export class Scope {
     const root = this.root();
     if (asked !== undefined) {
       if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(asked)) throw new WorkflowCompileError(`workflow "${this.workflow}": node name "${asked}" must be 1–63 letters, digits, _ or -, starting with a letter`);
+      if (RESERVED_NODE_NAMES.has(asked)) throw new WorkflowCompileError(`workflow "${this.workflow}": node name "${asked}" is reserved (${[...RESERVED_NODE_NAMES].join(', ')}); pick another`);
       if (root.taken.has(asked)) throw new WorkflowCompileError(`workflow "${this.workflow}": two nodes are named "${asked}"`);
       root.taken.add(asked);
       return asked;
     }
     const base = callee.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z]+/, '').slice(0, 56) || 'node';
     let name = base;
-    for (let i = 2; root.taken.has(name); i++) name = `${base}_${i}`;
+    // A task named inputs or error would make a node the operator refuses: its name is a binding root.
+    for (let i = 2; root.taken.has(name) || RESERVED_NODE_NAMES.has(name); i++) name = `${base}_${i}`;
     root.taken.add(name);
     return name;
   }

@@ -158,6 +158,19 @@ test('two nodes given the same name is an error; default names get a suffix inst
   assert.deepEqual(Object.keys(wf.definition.compile().nodes), ['add', 'add_2', 'add_3']);
 });
 
+test('a task named inputs or error gets a node name the operator accepts; asking for a reserved name is an error', () => {
+  // inputs.NAME and error.NAME are binding roots and onFailure is the failure handler's path: no node may take them.
+  const inputs = task({ name: 'inputs', output: t.int }, () => 1);
+  const error = task({ name: 'error', inputs: { x: t.int }, output: t.int }, ({ x }) => x);
+  const spec = validate(workflow({ name: 'roots', output: t.int }, () => error({ x: inputs({}) })).definition);
+  assert.deepEqual(Object.keys(spec.nodes), ['inputs_2', 'error_2']);
+  assert.deepEqual(spec.outputs, { o0: { from: 'error_2.o0' } });
+  throwsCompileError(
+    () => compile(({ x }) => add({ x, y: 1 }, { name: 'onFailure' })),
+    'workflow "w": node name "onFailure" is reserved (inputs, error, onFailure); pick another',
+  );
+});
+
 // ─── Conditionals ────────────────────────────────────────────────────────────
 
 test('a conditional never finished says how to finish it', () => {
@@ -274,6 +287,13 @@ test('a task or workflow without a name and not exported says how to name it', (
   throwsCompileError(
     () => workflow({ output: t.int }, () => add({ x: 1, y: 1 })).definition.compile(),
     'a workflow has no name: give it one (name: "...") or export it from the module, whose export name it then takes',
+  );
+});
+
+test('waitForInput takes a type made with t', () => {
+  throwsCompileError(
+    () => workflow({ name: 'wfi', output: t.int }, () => waitForInput('threshold', 'int' as never)).definition.compile(),
+    'workflow "wfi", node "threshold": waitForInput(...) takes a type such as t.int or t.list(t.str)',
   );
 });
 
