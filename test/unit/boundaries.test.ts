@@ -374,7 +374,7 @@ test('the checker reports exactly the planted violations, and nothing in comment
   ]);
 });
 
-const SCANNED_DIRS = ['src', 'tools', 'bench', 'test'];
+const SCANNED_DIRS = ['src', 'tools', 'bench', 'test', 'sdk', 'examples'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
@@ -383,7 +383,7 @@ function sourceFiles(dir: string): string[] {
     .sort();
 }
 
-test('src/, tools/, bench/ and test/ respect the import boundaries', () => {
+test('src/, tools/, bench/, test/, sdk/ and examples/ respect the import boundaries', () => {
   const files = SCANNED_DIRS.flatMap(sourceFiles);
   assert.ok(
     LAYERS.every((layer) => files.some((f) => within(f, layer.dir))),
