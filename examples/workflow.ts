@@ -1,7 +1,7 @@
 // Flyte's "Workflows" page, in TypeScript: the same tasks and workflows, the same results.
 //   npx propeller run examples/workflow.ts simple_wf --x '[-3,0,3]' --y '[7,4,-2]'           (locally)
 //   npx propeller run --remote examples/workflow.ts simple_wf --x '[-3,0,3]' --y '[7,4,-2]'  (on the cluster)
-import { t, task, workflow } from '@propeller/sdk';
+import { partial, t, task, workflow } from '@propeller/sdk';
 
 export const slope = task({ inputs: { x: t.list(t.int), y: t.list(t.int) }, output: t.float }, ({ x, y }) => {
   const n = x.length;
@@ -34,8 +34,11 @@ export const data_pipeline = workflow({ inputs: { raw_data: t.str }, output: t.f
   return compute_sum({ values });
 });
 
-// Flyte's functools.partial: a task call with some inputs fixed. Here a task's defaults, or a constant in the call.
-export const simple_wf_with_partial = workflow({ inputs: { x: t.list(t.int) }, output: t.float }, ({ x }) => slope({ x, y: [7, 4, -2] }));
+// Flyte's functools.partial: a task with some inputs fixed (a constant in the call does the same).
+export const simple_wf_with_partial = workflow({ inputs: { x: t.list(t.int) }, output: t.float }, ({ x }) => {
+  const partialTask = partial(slope, { y: [7, 4, -2] });
+  return partialTask({ x });
+});
 
 // A documented workflow: the description's first line is the short description (kubectl get, propeller list).
 export const documented_wf = workflow(

@@ -6,5 +6,6 @@ export { launchPlan, type LaunchPlan, type LaunchPlanOptions } from './launch-pl
 export { conditional, and, or, not } from './conditional.ts';
 export { sleep, approve, waitForInput, type GateOptions } from './gates.ts';
 export { chain, type CallOptions } from './call.ts';
+export { partial } from './partial.ts';
 export type { Promise_ as Promised, NodeHandle, Condition } from './promise.ts';
 export { WorkflowCompileError, TypeCheckError } from './errors.ts';
