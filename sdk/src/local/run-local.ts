@@ -72,7 +72,8 @@ export async function runLocal(target: WorkflowDefinition | LaunchPlanDefinition
     inputs: { ...wf.defaults, ...(lp?.defaults ?? {}), ...inputs, ...fixed },
     ...(options.signals ? { signals: options.signals } : {}),
   };
-  const compiled = compileWorkflow(spec, { maxNodes: CONFIG.maxNodes, maxDepth: CONFIG.maxDepth, launchPlans });
+  const compile = (spec: unknown) => compileWorkflow(spec, { maxNodes: CONFIG.maxNodes, maxDepth: CONFIG.maxDepth, launchPlans });
+  let compiled = compile(spec);
   const name = resourceName(wf.resolvedName(), `workflow "${wf.resolvedName()}"`);
   const workflow: { name: string; namespace: string; uid: string; generation: number; labels: Record<string, string>; spec: unknown; status?: WorkflowStatus } = {
     name,
@@ -93,10 +94,14 @@ export async function runLocal(target: WorkflowDefinition | LaunchPlanDefinition
     wake();
   };
   const onAbort = () => {
+    // plan reads the compiled spec: as for any spec change on a cluster, a new generation, compiled anew.
     workflow.spec = { ...(workflow.spec as object), abort: true };
+    workflow.generation++;
+    compiled = compile(workflow.spec);
     changedNow();
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   let uid = 0;
   try {
     for (;;) {
