@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { tasksOf } from './find-task.ts';
 
@@ -7,7 +7,14 @@ const MESSAGE_LIMIT = 4096;
 
 /** Whether the module at `url` is the program node started (the pod's entry), not one imported by it. */
 export function isMain(url: string): boolean {
-  return process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url;
+  if (process.argv[1] === undefined) return false;
+  // Node loads the program from its real path, but argv keeps the path it was given: in a pod, a
+  // ConfigMap volume mounts bundle.mjs as a symlink into ..data/.
+  let program = process.argv[1];
+  try {
+    program = realpathSync(program);
+  } catch {}
+  return pathToFileURL(program).href === url;
 }
 
 /**
