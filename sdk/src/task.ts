@@ -131,7 +131,12 @@ export class TaskDefinition implements Definition {
       for (const k of Object.keys(outputs)) if (!Object.hasOwn(this.outputs, k)) throw new TypeCheckError(`task "${name}" returned "${k}", which is not one of its outputs (${names.join(', ')})`);
     }
     for (const [k, type] of Object.entries(this.outputs)) {
-      const value = JSON.parse(JSON.stringify(outputs[k] ?? null)) as unknown;
+      // JSON would turn NaN and ±Infinity into null, which an Optional output would take silently.
+      const finite = (_: string, v: unknown) => {
+        if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeCheckError(`task "${name}": output "${k}": ${v} is not a JSON number`);
+        return v;
+      };
+      const value = JSON.parse(JSON.stringify(outputs[k] ?? null, finite)) as unknown;
       const m = checkValue(parsed(type, `task "${name}"`), value);
       if (m) throw new TypeCheckError(`task "${name}": output "${k}": ${formatMismatch(m)}`);
       outputs[k] = value;
