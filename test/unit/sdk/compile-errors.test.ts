@@ -4,7 +4,7 @@
 // validate(...) reports in the operator's own words.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { conditional, launchPlan, t, task, waitForInput, workflow, WorkflowCompileError } from '../../../sdk/src/index.ts';
+import { conditional, launchPlan, partial, t, task, waitForInput, workflow, WorkflowCompileError } from '../../../sdk/src/index.ts';
 import { validate } from '../../../sdk/src/compile/index.ts';
 
 const add = task({ name: 'add', inputs: { x: t.int, y: t.int }, output: t.int }, ({ x, y }) => x + y);
@@ -169,6 +169,16 @@ test('a task named inputs or error gets a node name the operator accepts; asking
     () => compile(({ x }) => add({ x, y: 1 }, { name: 'onFailure' })),
     'workflow "w": node name "onFailure" is reserved (inputs, error, onFailure); pick another',
   );
+});
+
+test('partial(...) fixes inputs; passing one again, or fixing one the callee lacks, is an error', () => {
+  const plusOne = partial(add, { y: 1 });
+  const nodes = workflow({ name: 'p', inputs: { x: t.int }, output: t.int }, ({ x }) => plusOne({ x }, { name: 'plus_one' })).definition.compile().nodes;
+  assert.deepEqual(nodes, { plus_one: { task: 'add', inputs: { y: { value: 1 }, x: { from: 'inputs.x' } } } });
+  throwsCompileError(() => compile(({ x }) => plusOne({ x, y: 2 } as never)), 'input "y" is fixed by partial(...) and cannot be passed again');
+  throwsCompileError(() => compile(({ x }) => partial(add, { z: 1 } as never)({ x } as never)), 'workflow "w", node "add": no input "z"; the inputs are x, y');
+  throwsCompileError(() => compile(({ x }) => partial(add, { y: 'a' } as never)({ x } as never)), 'workflow "w", node "add": input "y": expected int, got str "a"');
+  throwsCompileError(() => partial(1 as never, {} as never), 'partial(...) takes a task, workflow or launch plan and the inputs to fix');
 });
 
 // ─── Conditionals ────────────────────────────────────────────────────────────
