@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -49,7 +49,11 @@ export async function bundle(file: string): Promise<Bundle> {
   const dir = join(tmpdir(), 'propeller-bundles');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${hash}.mjs`);
-  writeFileSync(out, code);
+  // Written aside and renamed into place: another process bundling the same code at the same moment must
+  // never import a half-written file (the name is the content's hash, so either copy is the same).
+  const aside = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(aside, code);
+  renameSync(aside, out);
   return { code, hash, file: out };
 }
 
