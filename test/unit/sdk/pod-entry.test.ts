@@ -15,8 +15,21 @@ const work = mkdtempSync(join(tmpdir(), 'propeller-pod-entry-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 const bundles = new Map<string, Promise<Bundle>>();
+/**
+ * The bundle of a module, its `file` a private copy, as a pod has its own: bundle() rewrites the shared
+ * file under tmpdir() each time any process bundles the same module, and other test files do.
+ */
 const bundleOf = (file: string) => {
-  if (!bundles.has(file)) bundles.set(file, bundle(join(ROOT, file)));
+  if (!bundles.has(file)) {
+    bundles.set(
+      file,
+      bundle(join(ROOT, file)).then((b) => {
+        const copy = join(work, `${b.hash}.mjs`);
+        writeFileSync(copy, b.code);
+        return { ...b, file: copy };
+      }),
+    );
+  }
   return bundles.get(file)!;
 };
 
@@ -26,6 +39,13 @@ interface PodRun {
   written: string | undefined;
   stdout: string;
   stderr: string;
+}
+
+/** The outputs a run that succeeded wrote, as JSON. */
+function outputsOf(run: PodRun): unknown {
+  assert.equal(run.code, 0, `the task failed: ${run.stderr}`);
+  assert.ok(run.written !== undefined, `the task wrote no outputs file (stdout: ${JSON.stringify(run.stdout)}, stderr: ${JSON.stringify(run.stderr)})`);
+  return JSON.parse(run.written);
 }
 
 let runs = 0;
@@ -57,14 +77,10 @@ test('--task slope computes the slope of examples/workflow.ts and writes {"o0":-
 
 test('tasks get their inputs as JSON and may have several outputs and async functions', async () => {
   const b = await bundleOf('test/fixtures/sdk/named-by-export.ts');
-  const stats = await runPod(b.file, ['--task', 'stats'], { values: [1, 2.5] });
-  assert.equal(stats.code, 0, stats.stderr);
-  assert.deepEqual(JSON.parse(stats.written!), { total: 3.5, count: 2 });
-  const divide = await runPod(b.file, ['--task', 'divide'], { a: 3.5, b: 2 });
-  assert.deepEqual(JSON.parse(divide.written!), { o0: 1.75 });
+  assert.deepEqual(outputsOf(await runPod(b.file, ['--task', 'stats'], { values: [1, 2.5] })), { total: 3.5, count: 2 });
+  assert.deepEqual(outputsOf(await runPod(b.file, ['--task', 'divide'], { a: 3.5, b: 2 })), { o0: 1.75 });
   // An optional input left out is null.
-  const label = await runPod(b.file, ['--task', 'label'], { value: 1.75 });
-  assert.deepEqual(JSON.parse(label.written!), { o0: '1.75' });
+  assert.deepEqual(outputsOf(await runPod(b.file, ['--task', 'label'], { value: 1.75 })), { o0: '1.75' });
 });
 
 test('an input of the wrong type exits 1 and leaves the message in the outputs file', async () => {
@@ -119,7 +135,7 @@ test('importing the bundle does not run a task: only running it as the program d
 });
 
 test('the bundle is small and carries no zod: the operator\'s schemas stay out of task pods', async () => {
-  const b = await bundleOf('examples/workflow.ts');
+  const b = await bundle(join(ROOT, 'examples/workflow.ts'));
   const size = Buffer.byteLength(b.code);
   assert.ok(size < 200 * 1024, `the bundle is ${size} bytes`);
   const map = /\/\/# sourceMappingURL=data:application\/json;base64,(.+)$/m.exec(b.code);
