@@ -200,6 +200,7 @@ function finished(pod: Pod, exit: Exit): Pod {
 
 function waitingMessage(status: WorkflowStatus): string {
   const waiting = Object.entries(status.nodes ?? {}).filter(([, n]) => n.phase === 'Running' || n.phase === 'Pending' || n.phase === 'Queued');
-  const lines = waiting.map(([path, n]) => `  ${path}: ${n.message ?? n.phase}`);
-  return `the run waits for something only a person can give:\n${lines.join('\n')}\nlocally, decide gates up front: --approve NODE, --reject NODE, --signal NODE=VALUE`;
+  // The operator's gate messages end with the kubectl command that decides them on a cluster; not here.
+  const lines = waiting.map(([path, n]) => `  ${path}: ${(n.message ?? n.phase).replace(/: kubectl .*$/s, '')}`);
+  return `the run waits for something only a person can give:\n${lines.join('\n')}\ndecide gates up front: propeller run … --approve NODE, --reject NODE, --signal NODE=JSON (runLocal: options.signals)`;
 }

@@ -254,7 +254,8 @@ test('an undecided gate stops the run with LocalRunStuck naming the gate and how
     assert.ok(err instanceof LocalRunStuck);
     assert.equal(err.name, 'LocalRunStuck');
     assert.match(err.message, /^the run waits for something only a person can give:\n {2}review: waiting for approval/);
-    assert.match(err.message, /\nlocally, decide gates up front: --approve NODE, --reject NODE, --signal NODE=VALUE$/);
+    assert.doesNotMatch(err.message, /kubectl/, 'no kubectl command: nothing runs on a cluster');
+    assert.match(err.message, /\ndecide gates up front: propeller run … --approve NODE, --reject NODE, --signal NODE=JSON \(runLocal: options\.signals\)$/);
     return true;
   });
 });
