@@ -29,7 +29,7 @@ With --remote it bundles FILE, ships the bundle as a ConfigMap, registers the la
 start, creates the execution (a FlyteWorkflow) and watches it until it ends.
 
 Inputs: every input of WORKFLOW is a flag, --NAME VALUE (--raw-data works for raw_data). str, datetime and
-duration values are taken as typed; every other type is JSON (--x '[-3,0,3]', --n 5, --flag true,
+duration values are taken as typed (for an Optional one, null is null); every other type is JSON (--x '[-3,0,3]', --n 5, --flag true,
 --opt null) and is type-checked. Inputs with a default may be left out; so may Optional ones (null).
 An input named like one of the flags below is --input-NAME. "propeller run FILE WORKFLOW --help" lists
 the inputs, their types and defaults, and the workflow's description. A launch plan's default inputs

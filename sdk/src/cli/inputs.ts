@@ -94,21 +94,23 @@ export function readInputs(command: string, flags: readonly InputFlag[], values:
   return out;
 }
 
-export function readValue(command: string, f: Pick<InputFlag, 'flag' | 'type' | 'raw'>, text: string): unknown {
+/** One value read for its type; errors name `label` (by default the flag, --NAME). */
+export function readValue(command: string, f: Pick<InputFlag, 'flag' | 'type' | 'raw'>, text: string, label = `--${f.flag}`): unknown {
   let value: unknown;
-  if (f.raw) value = text;
+  // An Optional str takes the text as typed too, but the word null is the null.
+  if (f.raw) value = text === 'null' && f.type.startsWith('Optional[') ? null : text;
   else {
     try {
       value = JSON.parse(text);
     } catch (err) {
       const example = exampleOf(f.type);
-      throw new UsageError(`--${f.flag}: ${JSON.stringify(text)} is not JSON (${(err as Error).message}); a ${f.type} is written as JSON${example ? `, e.g. --${f.flag} '${example}'` : ''}`, command);
+      throw new UsageError(`${label}: ${JSON.stringify(text)} is not JSON (${(err as Error).message}); a ${f.type} is written as JSON${example ? `, e.g. ${label === `--${f.flag}` ? `--${f.flag} ` : ''}'${example}'` : ''}`, command);
     }
   }
   const type = parsedType(f.type);
   if (type) {
     const mismatch = checkValue(type, value);
-    if (mismatch) throw new UsageError(`--${f.flag}: ${formatMismatch(mismatch)}`, command);
+    if (mismatch) throw new UsageError(`${label}: ${formatMismatch(mismatch)}`, command);
   }
   return value;
 }

@@ -9,6 +9,8 @@ export interface Snapshot {
   name: string;
   namespace?: string;
   status?: WorkflowStatus;
+  /** The workflow spec (for the order of the nodes): inline, or resolved from a definition. */
+  spec?: unknown;
 }
 
 export interface Renderer {
@@ -84,14 +86,128 @@ export function gateHint(message: string | undefined, path: string, execution: S
 
 // ─── Node order ──────────────────────────────────────────────────────────────
 
+interface SpecNode {
+  inputs?: Record<string, unknown>;
+  after?: string[];
+  subworkflow?: string;
+  branch?: { cases?: { then: SpecNode }[]; else?: SpecNode };
+}
+interface SpecScope {
+  nodes?: Record<string, SpecNode>;
+}
+interface SpecLike extends SpecScope {
+  subworkflows?: Record<string, SpecScope>;
+}
+
+/** The nodes a binding reads from (X of X.out; not inputs.* or error.*). */
+function bindingSources(binding: unknown, out: Set<string>): void {
+  if (typeof binding !== 'object' || binding === null) return;
+  const b = binding as { from?: unknown; list?: unknown[]; dict?: Record<string, unknown> };
+  if (typeof b.from === 'string') {
+    const node = b.from.slice(0, b.from.indexOf('.'));
+    if (node && node !== 'inputs' && node !== 'error') out.add(node);
+  }
+  for (const item of b.list ?? []) bindingSources(item, out);
+  for (const item of Object.values(b.dict ?? {})) bindingSources(item, out);
+}
+
+function nodeSources(node: SpecNode, out: Set<string>): void {
+  for (const b of Object.values(node.inputs ?? {})) bindingSources(b, out);
+  for (const a of node.after ?? []) out.add(a);
+  // A branch waits for whatever its arms read.
+  for (const c of node.branch?.cases ?? []) nodeSources(c.then, out);
+  if (node.branch?.else) nodeSources(node.branch.else, out);
+}
+
+/** A scope's nodes in dependency order (upstream first), ties in the order the spec lists them. */
+function dependencyOrder(scope: SpecScope): Map<string, number> {
+  const names = Object.keys(scope.nodes ?? {});
+  const deps = new Map(names.map((n) => {
+    const d = new Set<string>();
+    nodeSources(scope.nodes![n]!, d);
+    return [n, [...d].filter((x) => x !== n && names.includes(x))];
+  }));
+  const rank = new Map<string, number>();
+  while (rank.size < names.length) {
+    const next = names.find((n) => !rank.has(n) && deps.get(n)!.every((d) => rank.has(d))) ?? names.find((n) => !rank.has(n))!; // a cycle: take it as listed
+    rank.set(next, rank.size);
+  }
+  return rank;
+}
+
 /**
- * A stable order of node paths across frames: as they first appear, each nested path (train/split) after its
- * parent and its parent's other children, so rows never jump while a table is redrawn.
+ * Orders node paths as the workflow runs them: each scope's nodes upstream first (slope before intercept),
+ * a node's nested paths (train/split, check/case-0) right after it, the failure handler last. Computed from
+ * the spec alone, so rows never move between frames. Paths the spec does not know go last, by name.
+ */
+export function pathComparator(spec: unknown): (a: string, b: string) => number {
+  const root = spec as SpecLike;
+  const orders = new Map<SpecScope, Map<string, number>>();
+  const orderOf = (scope: SpecScope) => {
+    let o = orders.get(scope);
+    if (!o) orders.set(scope, (o = dependencyOrder(scope)));
+    return o;
+  };
+  const LAST = Number.MAX_SAFE_INTEGER;
+  const ranks = new Map<string, number[]>();
+  const rankOf = (path: string): number[] => {
+    const known = ranks.get(path);
+    if (known) return known;
+    const out: number[] = [];
+    let scope: SpecScope | undefined = root;
+    let node: SpecNode | undefined;
+    for (const part of path.split('/')) {
+      if (node?.branch) {
+        const cases = node.branch.cases ?? [];
+        const m = /^case-(\d+)$/.exec(part);
+        const i = m ? Number(m[1]) : part === 'else' ? cases.length : LAST;
+        out.push(i);
+        node = m ? cases[i]?.then : part === 'else' ? node.branch.else : undefined;
+        continue;
+      }
+      if (node) scope = node.subworkflow ? root.subworkflows?.[node.subworkflow] : undefined;
+      if (part === 'onFailure') {
+        out.push(LAST - 1);
+        node = undefined;
+        continue;
+      }
+      out.push(scope ? (orderOf(scope).get(part) ?? LAST) : LAST);
+      node = scope?.nodes?.[part];
+    }
+    ranks.set(path, out);
+    return out;
+  };
+  return (a, b) => {
+    const ra = rankOf(a);
+    const rb = rankOf(b);
+    for (let i = 0; i < Math.min(ra.length, rb.length); i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
+    return ra.length - rb.length || (a < b ? -1 : a > b ? 1 : 0);
+  };
+}
+
+/** The spec whose nodes an execution runs: its own, or the definition it resolved. */
+export function specOfExecution(spec: unknown, status: WorkflowStatus | undefined): unknown {
+  if (typeof spec === 'object' && spec !== null && (spec as SpecLike).nodes) return spec;
+  return status?.resolved?.workflow;
+}
+
+/**
+ * A stable order of node paths across frames. With the workflow's spec: as the workflow runs them
+ * (pathComparator). Without: as they first appear, each nested path after its parent.
  */
 export class NodeOrder {
   private readonly paths: string[] = [];
+  private comparator: ((a: string, b: string) => number) | undefined;
+  private comparatorOf: unknown;
 
-  update(nodes: Readonly<Record<string, unknown>>): readonly string[] {
+  update(nodes: Readonly<Record<string, unknown>>, spec?: unknown): readonly string[] {
+    if (spec && typeof spec === 'object' && (spec as SpecLike).nodes) {
+      if (this.comparatorOf !== spec) {
+        this.comparator = pathComparator(spec);
+        this.comparatorOf = spec;
+      }
+      return Object.keys(nodes).sort(this.comparator);
+    }
     for (const path of Object.keys(nodes)) {
       if (this.paths.includes(path)) continue;
       const slash = path.lastIndexOf('/');
@@ -225,13 +341,14 @@ export class LineRenderer implements Renderer {
     const now = (this.options.now ?? Date.now)();
     const s = snapshot.status ?? {};
     const nodes = s.nodes ?? {};
-    const paths = this.order.update(nodes);
+    const paths = this.order.update(nodes, snapshot.spec);
     this.width = Math.max(this.width, ...paths.map((p) => p.length));
     const phase = s.phase ?? 'Pending';
     const key = phase;
     if (this.workflowSeen !== key && !TERMINAL.has(phase)) {
       this.workflowSeen = key;
-      this.line([snapshot.name, phase, s.progress ?? '', s.message ?? '']);
+      const progress = s.progress && !s.message?.startsWith(s.progress) ? s.progress : '';
+      this.line([snapshot.name, phase, progress, s.message ?? '']);
     }
     for (const path of paths) {
       const node = nodes[path]!;
@@ -330,7 +447,7 @@ export class TtyRenderer implements Renderer {
     const now = (this.options.now ?? Date.now)();
     const s = snapshot.status ?? {};
     const nodes = s.nodes ?? {};
-    const paths = this.order.update(nodes);
+    const paths = this.order.update(nodes, snapshot.spec);
     const lines: Cell[][] = [summaryCells(snapshot, now)];
     const failed = s.phase === 'Failed' || s.phase === 'Aborted' || s.phase === 'Failing' || s.phase === 'Aborting';
     const footer: Cell[][] = failed && s.message ? [[{ text: s.message, style: 'red' }]] : [];

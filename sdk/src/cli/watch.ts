@@ -7,7 +7,7 @@ import { workflowPath, workflowsPath } from '../../../src/k8s/paths.ts';
 import type { KubeClient, WatchEvent } from '../../../src/k8s/rest.ts';
 import { ApiError } from './args.ts';
 import { apiMessage } from './kube.ts';
-import { LineRenderer, TtyRenderer, type Renderer, type RenderOptions } from './render.ts';
+import { LineRenderer, TtyRenderer, specOfExecution, type Renderer, type RenderOptions } from './render.ts';
 
 export interface WatchOptions {
   /** Give up (exit 3) after this long. */
@@ -29,7 +29,7 @@ export function stderrRenderer(options: RenderOptions = {}): Renderer {
 /** Watches until the execution finishes; returns it as it ended. */
 export async function watchExecution(client: KubeClient, namespace: string, name: string, renderer: Renderer, options: WatchOptions = {}): Promise<FlyteWorkflow> {
   const deadline = options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : undefined;
-  const show = (wf: FlyteWorkflow) => renderer.update({ name: wf.metadata.name, namespace: wf.metadata.namespace, ...(wf.status ? { status: wf.status } : {}) });
+  const show = (wf: FlyteWorkflow) => renderer.update({ name: wf.metadata.name, namespace: wf.metadata.namespace, ...(wf.status ? { status: wf.status } : {}), spec: specOfExecution(wf.spec, wf.status) });
   let current = await getExecution(client, namespace, name);
   show(current);
   let failures = 0;

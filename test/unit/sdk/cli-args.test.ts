@@ -49,7 +49,7 @@ describe('input flags from an interface', () => {
 
   test('str, datetime and duration values are taken raw; the rest is JSON, type-checked', () => {
     const options = { ...RUN_OPTIONS, ...inputOptions(flags) };
-    const args = ['--x', '[-3,0,3]', '--title', 'hello world', '--when', '2026-12-06T00:00:00Z', '--every', '90s', '--raw-data', '{"a":1.5}', '--input-remote', '7', '--limit', 'null'];
+    const args = ['--x', '[-3,0,3]', '--title', 'hello world', '--when', '2026-12-06T00:00:00Z', '--every', '90s', '--raw-data', '{"a":1.5}', '--input-remote', '7', '--limit', 'null', '--note', 'null'];
     const { values } = parse('run', args, options);
     assert.deepEqual(readInputs('run', flags, values as Record<string, unknown>), {
       x: [-3, 0, 3],
@@ -59,7 +59,9 @@ describe('input flags from an interface', () => {
       raw_data: { a: 1.5 },
       remote: 7,
       limit: null,
+      note: null,
     });
+    assert.equal(readInputs('run', flags.filter((f) => f.name === 'note'), { note: 'null?' })['note'], 'null?');
   });
 
   test('bad JSON, a wrong type or a missing input is a usage error naming the flag', () => {

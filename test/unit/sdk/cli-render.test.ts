@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NodeStatus, WorkflowStatus } from '../../../src/api/flyteworkflow.ts';
-import { LineRenderer, NodeOrder, TtyRenderer, age, gateHint, shortDuration, type Snapshot } from '../../../sdk/src/cli/render.ts';
+import { LineRenderer, NodeOrder, TtyRenderer, age, gateHint, pathComparator, shortDuration, type Snapshot } from '../../../sdk/src/cli/render.ts';
 import { describe as describeExecution, listTable } from '../../../sdk/src/cli/commands/get.ts';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
@@ -213,6 +213,22 @@ describe('pieces', () => {
     const order = new NodeOrder();
     order.update({ a: 1, train: 1, b: 1 });
     assert.deepEqual(order.update({ a: 1, train: 1, b: 1, 'train/split': 1, 'train/fit': 1, 'train/fit/x': 1, c: 1 }), ['a', 'train', 'train/split', 'train/fit', 'train/fit/x', 'b', 'c']);
+  });
+
+  test('with the spec, nodes are in the order the workflow runs them, whatever order the status map has', () => {
+    const spec = {
+      nodes: {
+        intercept: { task: 'intercept', inputs: { slope: { from: 'slope.o0' }, xs: { list: [{ from: 'inputs.x' }] } } },
+        report: { task: 'r', after: ['check'] },
+        check: { branch: { cases: [{ then: { subworkflow: 'train', inputs: { v: { from: 'intercept.o0' } } } }], else: { gate: { sleep: '1s' } } } },
+        slope: { task: 'slope' },
+      },
+      subworkflows: { train: { nodes: { fit: { task: 'fit', inputs: { d: { from: 'split.d' } } }, split: { task: 'split' } } } },
+      onFailure: { task: 'notify' },
+    };
+    const status = { onFailure: 1, report: 1, 'check/case-0/split': 1, 'check/else': 1, 'check/case-0/fit': 1, check: 1, 'check/case-0': 1, intercept: 1, slope: 1, stray: 1 };
+    assert.deepEqual(new NodeOrder().update(status, spec), ['slope', 'intercept', 'check', 'check/case-0', 'check/case-0/split', 'check/case-0/fit', 'check/else', 'report', 'onFailure', 'stray']);
+    assert.deepEqual(pathComparator(spec)('slope', 'intercept') < 0, true);
   });
 
   test('gate hints: the propeller command on a cluster, the run flags locally; other messages unchanged', () => {

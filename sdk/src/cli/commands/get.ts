@@ -6,7 +6,7 @@ import { follow } from '../follow.ts';
 import { COMMANDS } from '../help.ts';
 import { apiMessage, connect } from '../kube.ts';
 import { formatObject, out } from '../output.ts';
-import { NodeOrder, age, elapsed, layout, nodeRows, paint, phaseStyle, type Cell } from '../render.ts';
+import { NodeOrder, age, elapsed, layout, nodeRows, paint, phaseStyle, specOfExecution, type Cell } from '../render.ts';
 import { getExecution } from '../watch.ts';
 import { WORKFLOW_LABEL } from './run.ts';
 
@@ -69,7 +69,7 @@ export function describe(wf: FlyteWorkflow, now: number, color = false): string 
     for (const [k, value] of Object.entries(s.outputs)) lines.push(`  ${k}: ${JSON.stringify(value)}`);
   }
   const nodes = s.nodes ?? {};
-  const paths = new NodeOrder().update(nodes);
+  const paths = new NodeOrder().update(nodes, specOfExecution(wf.spec, wf.status));
   if (paths.length) {
     lines.push('');
     const snapshot = { name: wf.metadata.name, namespace: wf.metadata.namespace, status: s };

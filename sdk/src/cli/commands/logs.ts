@@ -9,6 +9,7 @@ import { EXIT, HELP_OPTIONS, KUBE_OPTIONS, PROJECT_OPTIONS, ApiError, UsageError
 import { COMMANDS } from '../help.ts';
 import { apiMessage, connect, getOrUndefined, type Cluster } from '../kube.ts';
 import { out } from '../output.ts';
+import { NodeOrder, specOfExecution } from '../render.ts';
 import { getExecution } from '../watch.ts';
 
 const LOGS_OPTIONS = { ...HELP_OPTIONS, ...KUBE_OPTIONS, ...PROJECT_OPTIONS, attempt: { type: 'string' }, tail: { type: 'string' } } as const satisfies Options;
@@ -36,7 +37,7 @@ export async function logs(args: readonly string[]): Promise<number> {
     const wf = await getExecution(cluster.client, cluster.namespace, name!);
     const status = wf.status?.nodes?.[node!];
     if (!status) {
-      const known = Object.keys(wf.status?.nodes ?? {});
+      const known = new NodeOrder().update(wf.status?.nodes ?? {}, specOfExecution(wf.spec, wf.status));
       throw new UsageError(`${name} has no node "${node}" that started${known.length ? ` (its nodes: ${known.join(', ')})` : ''}`, 'logs');
     }
     const attempts = status.attempts ?? 0;

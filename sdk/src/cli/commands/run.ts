@@ -129,18 +129,18 @@ export function readSignals(target: Target, approve: readonly string[] | undefin
     if (at <= 0) throw new UsageError(`--signal takes NODE=VALUE; got "${item}"`, COMMAND);
     const path = item.slice(0, at);
     const { type } = checkGate(COMMAND, specOf(), `workflow ${workflowOf(target).resolvedName()}`, path, 'signal');
-    set(path, { value: signalValue(COMMAND, `signal ${path}`, type, item.slice(at + 1)) }, '--signal');
+    set(path, { value: signalValue(COMMAND, `--signal ${path}`, type, item.slice(at + 1)) }, '--signal');
   }
   return out;
 }
 
 /** A signal's value: text for str-like gates, JSON otherwise, type-checked when the type is known. */
-export function signalValue(command: string, flag: string, type: string | undefined, text: string): unknown {
-  if (type) return readValue(command, { flag, type, raw: /^(Optional\[)?(str|datetime|duration)\]?$/.test(type) }, text);
+export function signalValue(command: string, label: string, type: string | undefined, text: string): unknown {
+  if (type) return readValue(command, { flag: label, type, raw: /^(Optional\[)?(str|datetime|duration)\]?$/.test(type) }, text, label);
   try {
     return JSON.parse(text);
   } catch {
-    throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not JSON (a text value is written '"text"')`, command);
+    throw new UsageError(`${label}: ${JSON.stringify(text)} is not JSON (a text value is written '"text"')`, command);
   }
 }
 
@@ -161,12 +161,13 @@ async function localRunner(): Promise<RunLocal> {
 async function runLocally(target: Target, inputs: Record<string, unknown>, signals: Record<string, Signal>, output: 'json' | 'yaml' | undefined): Promise<number> {
   const runLocal = await localRunner();
   const name = workflowOf(target).resolvedName();
+  const spec = workflowSpec(workflowOf(target), PLACEHOLDER_CODE);
   const renderer: Renderer | undefined = process.stderr.isTTY ? new TtyRenderer(process.stderr, { hints: 'local', color: process.stderr.hasColors?.() ?? false }) : undefined;
   let result: Awaited<ReturnType<RunLocal>>;
   try {
     result = await runLocal(target, inputs, {
       ...(Object.keys(signals).length ? { signals } : {}),
-      ...(renderer ? { onStatus: (status: WorkflowStatus) => renderer.update({ name, status }) } : {}),
+      ...(renderer ? { onStatus: (status: WorkflowStatus) => renderer.update({ name, status, spec }) } : {}),
     });
   } catch (e) {
     renderer?.finish();
