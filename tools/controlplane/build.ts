@@ -1,10 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { binDir, goComponents, type GoComponent } from './components.ts';
+import { isRunning, startTimeOf } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -13,18 +15,58 @@ const goEnv = (): NodeJS.ProcessEnv => ({ ...process.env, GOTOOLCHAIN: 'local', 
 
 export type BinaryPaths = Record<string, string>;
 
-/** Absolute paths of every dev binary, building any that are missing from the cache. */
+/**
+ * Absolute paths of the dev binaries, building any that are missing from the cache: every component,
+ * or those that `only` names (by component or by binary name: `kube` or `kubectl`).
+ */
 export async function ensureBinaries(opts: { only?: string[]; log?: (line: string) => void } = {}): Promise<BinaryPaths> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const goVersion = await goVersionOf();
   const paths: BinaryPaths = {};
   for (const component of goComponents()) {
-    if (opts.only && !opts.only.includes(component.name)) continue;
+    if (opts.only && ![component.name, ...component.binaries].some((n) => opts.only!.includes(n))) continue;
     const dir = binDir(component, goVersion);
-    if (!component.binaries.every((b) => existsSync(join(dir, b)))) await build(component, dir, goVersion, log);
+    const built = () => component.binaries.every((b) => existsSync(join(dir, b)));
+    if (!built()) {
+      // Another process (a parallel test file, say) may be building the same thing: wait for it, then look again.
+      await withBuildLock(dir, component.name, log, async () => {
+        if (!built()) await build(component, dir, goVersion, log);
+      });
+    }
     for (const b of component.binaries) paths[b] = join(dir, b);
   }
   return paths;
+}
+
+/**
+ * One build per cache directory at a time, across processes: a lock file holding the builder's pid and
+ * start time. A lock whose builder is gone (killed mid-build) is taken over.
+ */
+async function withBuildLock(dir: string, name: string, log: (line: string) => void, fn: () => Promise<void>): Promise<void> {
+  const lock = `${dir}.lock`;
+  await mkdir(dirname(lock), { recursive: true });
+  let waiting = false;
+  for (;;) {
+    try {
+      await writeFile(lock, `${process.pid} ${startTimeOf(process.pid) ?? ''}`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const [pid, startTime] = (await readFile(lock, 'utf8').catch(() => '')).split(' ');
+    if (pid && startTime !== undefined && !isRunning({ pid: Number(pid), startTime })) {
+      await rm(lock, { force: true });
+      continue;
+    }
+    if (!waiting) log(`[build] ${name}: another process (pid ${pid || '?'}) is building it; waiting…`);
+    waiting = true;
+    await sleep(1000);
+  }
+  try {
+    await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
 }
 
 async function goVersionOf(): Promise<string> {
