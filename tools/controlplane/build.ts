@@ -16,15 +16,16 @@ const goEnv = (): NodeJS.ProcessEnv => ({ ...process.env, GOTOOLCHAIN: 'local', 
 export type BinaryPaths = Record<string, string>;
 
 /**
- * Absolute paths of the dev binaries, building any that are missing from the cache: every component,
- * or those that `only` names (by component or by binary name: `kube` or `kubectl`).
+ * Absolute paths of the dev binaries, building any that are missing from the cache: every component
+ * that is not optional, or those that `only` names (by component or by binary name: `kube` or `kubectl`).
  */
 export async function ensureBinaries(opts: { only?: string[]; log?: (line: string) => void } = {}): Promise<BinaryPaths> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const goVersion = await goVersionOf();
   const paths: BinaryPaths = {};
   for (const component of goComponents()) {
-    if (opts.only && ![component.name, ...component.binaries].some((n) => opts.only!.includes(n))) continue;
+    const wanted = opts.only ? [component.name, ...component.binaries].some((n) => opts.only!.includes(n)) : !component.optional;
+    if (!wanted) continue;
     const dir = binDir(component, goVersion);
     const built = () => component.binaries.every((b) => existsSync(join(dir, b)));
     if (!built()) {

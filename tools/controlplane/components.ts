@@ -18,6 +18,8 @@ export interface GoComponent {
   binaries: string[];
   version: string;
   ldflags: string;
+  /** Built only when asked for by name (`ensureBinaries({ only: [...] })`), so runs that do not need it never pay for it. */
+  optional?: boolean;
 }
 
 function requiredVersion(moduleDir: string, modulePath: string): string {
@@ -41,6 +43,7 @@ export function goComponents(): GoComponent[] {
   const etcd = requiredVersion(dir('etcd'), 'go.etcd.io/etcd/server/v3');
   const kwok = requiredVersion(dir('kwok'), 'sigs.k8s.io/kwok');
   const helm = requiredVersion(dir('helm'), 'helm.sh/helm/v3');
+  const versitygw = requiredVersion(dir('versitygw'), 'github.com/versity/versitygw');
   return [
     { name: 'etcd', moduleDir: dir('etcd'), packages: ['go.etcd.io/etcd/server/v3'], binaries: ['etcd'], version: etcd, ldflags: '-s -w' },
     {
@@ -71,6 +74,16 @@ export function goComponents(): GoComponent[] {
         `-X helm.sh/helm/v3/internal/version.version=${helm}`,
         ...['pkg/chartutil', 'pkg/lint/rules'].map((p) => `-X helm.sh/helm/v3/${p}.k8sVersionMajor=1 -X helm.sh/helm/v3/${p}.k8sVersionMinor=34`),
       ].join(' '),
+    },
+    {
+      // The S3 server of the data plane's tests and demo; only those that ask for S3 build it.
+      name: 'versitygw',
+      moduleDir: dir('versitygw'),
+      packages: ['github.com/versity/versitygw/cmd/versitygw'],
+      binaries: ['versitygw'],
+      version: versitygw,
+      ldflags: `-s -w -X main.Version=${versitygw}`,
+      optional: true,
     },
   ];
 }
