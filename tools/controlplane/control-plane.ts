@@ -1,7 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,8 +9,9 @@ import { KubeClient } from '../../src/k8s/rest.ts';
 import { isAlreadyExists } from '../../src/k8s/errors.ts';
 import { ensureBinaries, type BinaryPaths } from './build.ts';
 import { cacheRoot, repoRoot } from './components.ts';
-import { isRunning, signalGroup, startProcess, startTimeOf, stopProcess, type ProcessRecord } from './processes.ts';
+import { freePort, isRunning, signalGroup, startProcess, startTimeOf, stopProcess, type ProcessRecord } from './processes.ts';
 import { startKwok, KWOK_NODE_LABEL } from './kwok.ts';
+import { S3_PROCESS_NAME, startS3Process, waitForS3, type S3Config } from './s3.ts';
 
 export interface ControlPlaneOptions {
   /** Registry name of this run; the CLI uses "default". */
@@ -24,6 +24,8 @@ export interface ControlPlaneOptions {
   kwokPodDurationMs?: number;
   /** Start the process node, which runs pods as local processes. */
   processNode?: boolean;
+  /** Start an S3 server (versitygw, built on first use) with a bucket and random credentials: `cp.s3`. */
+  s3?: boolean;
   log?: (line: string) => void;
 }
 
@@ -37,6 +39,8 @@ export interface ControlPlaneState {
   processes: ProcessRecord[];
   startedAt: string;
   readyAfterMs: number;
+  /** The S3 server, when started with `s3: true`. */
+  s3?: S3Config;
 }
 
 export interface ControlPlane extends ControlPlaneState {
@@ -55,6 +59,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const id = opts.id ?? `run-${process.pid}-${randomBytes(3).toString('hex')}`;
   await reapStaleRuns(log);
   const binaries = await ensureBinaries({ log });
+  if (opts.s3) Object.assign(binaries, await ensureBinaries({ only: [S3_PROCESS_NAME], log }));
   const started = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'propeller-cp-'));
   const ownerPid = opts.ownerPid === undefined ? process.pid : opts.ownerPid;
@@ -83,6 +88,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     };
     await spawn('etcd', binaries['etcd']!, etcdArgs(dir, etcdPort, etcdPeerPort));
     await spawn('kube-apiserver', binaries['kube-apiserver']!, apiserverArgs(dir, etcdPort, apiPort));
+    // S3 needs nothing of Kubernetes: it boots while the API server does, and is waited for at the end.
+    if (opts.s3) await addS3Process(state, binaries[S3_PROCESS_NAME]!);
     await waitFor('the API server serving certificate', 60_000, state, async () => existsSync(join(dir, 'certs', 'apiserver.crt')));
     await writeFile(state.kubeconfigPath, kubeconfig(state.server, join(dir, 'certs', 'apiserver.crt'), token));
     const client = await KubeClient.load(state.kubeconfigPath);
@@ -109,12 +116,116 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     );
     const wantNodes = (opts.kwokNodes ?? 0) + (opts.processNode ? 1 : 0);
     if (wantNodes > 0) await waitFor(`${wantNodes} Ready node(s)`, 60_000, state, async () => (await readyNodes(client)) >= wantNodes);
+    if (state.s3) {
+      await waitForS3(state.processes.find((p) => p.name === S3_PROCESS_NAME)!, state.s3);
+      log(`[cluster] S3 (versitygw) ready at ${state.s3.endpoint}, bucket ${state.s3.bucket}`);
+    }
     log(`[cluster] up in ${((Date.now() - started) / 1000).toFixed(1)}s; kubeconfig: ${state.kubeconfigPath}`);
     return { ...state, binaries, client, stop: async () => { await client.close(); await stopControlPlane(id); } };
   } catch (err) {
     await teardown(state);
     throw err;
   }
+}
+
+async function addS3Process(state: ControlPlaneState, binary: string): Promise<S3Config> {
+  const { process: record, config } = await startS3Process(binary, state.dir);
+  state.processes.push(record);
+  state.s3 = config;
+  await saveState(state);
+  return config;
+}
+
+/**
+ * Adds an S3 server to a running control plane that has none (`cluster up --s3` on a cluster started
+ * without it); returns the one it has otherwise.
+ */
+export async function addS3(id: string, opts: { log?: (line: string) => void } = {}): Promise<S3Config> {
+  const state = readState(id);
+  if (!state) throw new Error(`no control plane ${id}`);
+  const running = state.processes.find((p) => p.name === S3_PROCESS_NAME);
+  if (state.s3 && running && isRunning(running)) return state.s3;
+  if (running) {
+    await stopProcess(running);
+    state.processes = state.processes.filter((p) => p !== running);
+  }
+  const { versitygw } = await ensureBinaries({ only: [S3_PROCESS_NAME], log: opts.log });
+  const config = await addS3Process(state, versitygw!);
+  await waitForS3(state.processes.at(-1)!, config);
+  return config;
+}
+
+export interface S3Server {
+  id: string;
+  dir: string;
+  s3: S3Config;
+  stop(): Promise<void>;
+}
+
+/**
+ * An S3 server on its own, for a test file that needs S3 but not a control plane of its own. It is
+ * recorded and reaped like a control plane run; when its owner is this process it is also killed if
+ * the process is interrupted (SIGINT, SIGTERM), since test files are ended that way and run no hooks.
+ */
+export async function startS3Server(opts: { id?: string; ownerPid?: number | null; log?: (line: string) => void } = {}): Promise<S3Server> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const id = opts.id ?? `s3-${process.pid}-${randomBytes(3).toString('hex')}`;
+  await reapStaleRuns(log);
+  const { versitygw } = await ensureBinaries({ only: [S3_PROCESS_NAME], log });
+  const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'propeller-s3-'));
+  const ownerPid = opts.ownerPid === undefined ? process.pid : opts.ownerPid;
+  const state: ControlPlaneState = {
+    id,
+    dir,
+    ownerPid,
+    ownerStartTime: ownerPid === null ? null : (startTimeOf(ownerPid) ?? null),
+    server: '',
+    kubeconfigPath: '',
+    processes: [],
+    startedAt: new Date(started).toISOString(),
+    readyAfterMs: 0,
+  };
+  await saveState(state);
+  const onSignal = ownerPid === process.pid ? killOnSignal(state) : undefined;
+  try {
+    const config = await addS3Process(state, versitygw!);
+    await waitForS3(state.processes[0]!, config);
+    state.readyAfterMs = Date.now() - started;
+    await saveState(state);
+    log(`[s3] versitygw ready after ${(state.readyAfterMs / 1000).toFixed(1)}s at ${config.endpoint}, bucket ${config.bucket}`);
+    return {
+      id,
+      dir,
+      s3: config,
+      stop: async () => {
+        onSignal?.remove();
+        await stopControlPlane(id);
+      },
+    };
+  } catch (err) {
+    onSignal?.remove();
+    await teardown(state);
+    throw err;
+  }
+}
+
+/** On SIGINT or SIGTERM: kill the run's processes and remove its files at once, then die of the signal as before. */
+function killOnSignal(state: ControlPlaneState): { remove(): void } {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const handler = (signal: NodeJS.Signals) => {
+    remove();
+    for (const p of readState(state.id)?.processes ?? state.processes) if (isRunning(p)) signalGroup(p.pid, 'SIGKILL');
+    rmSync(state.dir, { recursive: true, force: true });
+    rmSync(stateFile(state.id), { force: true });
+    // Other handlers (a harness's own clean-up, say) decide what happens next; with none, the default.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const remove = () => {
+    for (const s of signals) process.off(s, handler);
+  };
+  for (const s of signals) process.on(s, handler);
+  return { remove };
 }
 
 /** Stops every process of a run, by recorded pid, and removes its directory. */
@@ -151,7 +262,7 @@ export async function restartComponent(id: string, name: string, opts: { downMs?
     await stopProcess(old);
   }
   await sleep(opts.downMs ?? 0);
-  state.processes[index] = startProcess(name, old.command, old.args, { logPath: old.logPath });
+  state.processes[index] = startProcess(name, old.command, old.args, { logPath: old.logPath, ...(old.env ? { extraEnv: old.env } : {}) });
   await saveState(state);
 }
 
@@ -176,7 +287,8 @@ async function teardown(state: ControlPlaneState): Promise<void> {
 
 async function saveState(state: ControlPlaneState): Promise<void> {
   await mkdir(runsDir, { recursive: true });
-  await writeFile(stateFile(state.id), JSON.stringify(state, null, 2));
+  // Owner-only: it can hold the S3 server's credentials.
+  await writeFile(stateFile(state.id), JSON.stringify(state, null, 2), { mode: 0o600 });
 }
 
 async function waitFor(what: string, timeoutMs: number, state: ControlPlaneState, check: () => Promise<boolean>): Promise<void> {
@@ -196,18 +308,6 @@ function tail(path: string, lines = 25): string {
   } catch {
     return '(no log)';
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function writeAuthFiles(dir: string, token: string): Promise<void> {

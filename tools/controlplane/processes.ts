@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What we record about a started process so that any later run can stop it safely. */
@@ -12,19 +13,27 @@ export interface ProcessRecord {
   /** How it was started, so a fault-injection test can start it again the same way. */
   command?: string;
   args?: string[];
+  /** Variables it was started with on top of the starter's environment (credentials, say), for a restart. */
+  env?: Record<string, string>;
 }
 
 /**
  * Starts a program in its own process group with output going to a log file. It is detached, so
  * it can outlive the starter (`cluster up`); it is stopped by pid and process group, never by name.
  */
-export function startProcess(name: string, command: string, args: string[], opts: { logPath: string; env?: NodeJS.ProcessEnv; cwd?: string }): ProcessRecord {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { logPath: string; env?: NodeJS.ProcessEnv; cwd?: string; extraEnv?: Record<string, string> },
+): ProcessRecord {
   const fd = openSync(opts.logPath, 'a');
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env, cwd: opts.cwd });
+    const env = opts.extraEnv ? { ...(opts.env ?? process.env), ...opts.extraEnv } : (opts.env ?? process.env);
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env, cwd: opts.cwd });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
     child.unref();
-    return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? '', logPath: opts.logPath, command, args };
+    return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? '', logPath: opts.logPath, command, args, ...(opts.extraEnv ? { env: opts.extraEnv } : {}) };
   } finally {
     closeSync(fd);
   }
@@ -80,4 +89,17 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
       // Already gone.
     }
   }
+}
+
+/** A port free on loopback right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
