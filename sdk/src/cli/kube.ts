@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, KubeTransportError, isAlreadyExists, isNotFound } from '../../../src/k8s/errors.ts';
 import { definitionPath, definitionsPath, launchPlanPath, launchPlansPath } from '../../../src/k8s/paths.ts';
-import { KubeClient } from '../../../src/k8s/rest.ts';
+import { JSON_PATCH, KubeClient } from '../../../src/k8s/rest.ts';
 import { ApiError, UsageError } from './args.ts';
 
 export interface KubeFlags {
@@ -94,6 +94,7 @@ export class ImmutableConflict extends Error {
  *  - a WorkflowDefinition is immutable: one with the same spec is fine, another spec is an error that says
  *    to bump the version (the API server has the last word: it refuses a changed spec and accepts the same);
  *  - a LaunchPlan is applied: created, or its spec replaced.
+ * Only create, get and patch are used: what the project roles (propeller-submitter, -admin) allow.
  */
 export async function apply(client: KubeClient, ns: string, resource: Resource): Promise<Outcome> {
   const r: Resource = { ...resource, metadata: { ...resource.metadata, namespace: ns } };
@@ -105,26 +106,30 @@ export async function apply(client: KubeClient, ns: string, resource: Resource):
     if (!isAlreadyExists(err)) throw err;
   }
   if (r.kind === 'ConfigMap') return 'unchanged';
-  for (let attempt = 0; ; attempt++) {
-    const current = await client.request<Resource>('GET', item);
-    const labels = { ...(current.metadata.labels ?? {}), ...(r.metadata.labels ?? {}) };
-    if (isDeepStrictEqual(current.spec, r.spec) && isDeepStrictEqual(current.metadata.labels ?? {}, labels)) return 'unchanged';
-    const body = { ...r, metadata: { ...current.metadata, labels }, spec: r.spec };
-    try {
-      await client.request('PUT', item, { body });
-      if (r.kind === 'WorkflowDefinition') return 'unchanged'; // the server accepted it: the same spec
-      return 'configured';
-    } catch (err) {
-      if (err instanceof KubeApiError && err.status === 409 && attempt < 3) continue; // changed meanwhile
-      if (r.kind === 'WorkflowDefinition' && err instanceof KubeApiError && (err.status === 422 || err.status === 400) && /immutable/.test(err.message)) {
-        const spec = r.spec as { name?: string; version?: string };
-        throw new ImmutableConflict(
-          `workflowdefinition ${r.metadata.name} exists with a different workflow: a definition version never changes. Register the change as a new version (--version, or commit it for a new git SHA)${spec.version ? `; "${spec.version}" is taken` : ''}`,
-        );
-      }
-      throw err;
+  const current = await client.request<Resource>('GET', item);
+  const labels = { ...(current.metadata.labels ?? {}), ...(r.metadata.labels ?? {}) };
+  if (isDeepStrictEqual(current.spec, r.spec) && isDeepStrictEqual(current.metadata.labels ?? {}, labels)) return 'unchanged';
+  // A JSON patch, not an update: the project roles may patch these kinds but not update them. Replacing
+  // /spec whole is apply's "replace the spec"; for a definition the API server accepts it only unchanged.
+  const ops = [
+    { op: 'replace', path: '/spec', value: r.spec },
+    ...(current.metadata.labels
+      ? Object.entries(r.metadata.labels ?? {}).map(([k, value]) => ({ op: 'add', path: `/metadata/labels/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, value }))
+      : [{ op: 'add', path: '/metadata/labels', value: labels }]),
+  ];
+  try {
+    await client.request('PATCH', item, { body: ops, contentType: JSON_PATCH });
+  } catch (err) {
+    if (r.kind === 'WorkflowDefinition' && err instanceof KubeApiError && (err.status === 422 || err.status === 400) && /immutable/.test(err.message)) {
+      const spec = r.spec as { version?: string };
+      throw new ImmutableConflict(
+        `workflowdefinition ${r.metadata.name} exists with a different workflow: a definition version never changes. Register the change as a new version (--version, or commit it for a new git SHA)${spec.version ? `; "${spec.version}" is taken` : ''}`,
+      );
     }
+    throw err;
   }
+  // The server accepted the definition's spec: it is the same workflow (only defaults or labels differed).
+  return r.kind === 'WorkflowDefinition' ? 'unchanged' : 'configured';
 }
 
 /** GET, or undefined when it does not exist. */

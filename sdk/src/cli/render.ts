@@ -70,18 +70,25 @@ export function elapsed(startedAt: string | undefined, finishedAt: string | unde
   return shortDuration((time(finishedAt) ?? now) - start);
 }
 
+const GATE_WAITING = /^(waiting for (approval|a value of type)[^:]*?): kubectl .*$/s;
+
+/** The command that decides a waiting gate, from its message; undefined for any other message. */
+export function gateCommand(message: string | undefined, path: string, execution: Snapshot, hints: GateHints | undefined, showNamespace = false): string | undefined {
+  const m = message && hints ? GATE_WAITING.exec(message) : null;
+  if (!m) return undefined;
+  const approve = m[2] === 'approval';
+  if (hints === 'local') return approve ? `--approve ${path} or --reject ${path}=REASON` : `--signal ${path}=VALUE`;
+  const ns = showNamespace && execution.namespace ? ` -n ${execution.namespace}` : '';
+  return approve ? `propeller${ns} approve ${execution.name} ${path}` : `propeller${ns} signal ${execution.name} ${path} VALUE`;
+}
+
 /**
  * A waiting gate's message names the kubectl patch that decides it; the CLI's own command is shorter. Other
  * messages are left as they are.
  */
 export function gateHint(message: string | undefined, path: string, execution: Snapshot, hints: GateHints | undefined, showNamespace = false): string | undefined {
-  if (!message || !hints) return message;
-  const m = /^(waiting for (approval|a value of type)[^:]*?): kubectl .*$/s.exec(message);
-  if (!m) return message;
-  const approve = m[2] === 'approval';
-  if (hints === 'local') return `${m[1]}: ${approve ? `--approve ${path} or --reject ${path}=REASON` : `--signal ${path}=VALUE`}`;
-  const ns = showNamespace && execution.namespace ? ` -n ${execution.namespace}` : '';
-  return `${m[1]}: propeller${ns} ${approve ? `approve ${execution.name} ${path}` : `signal ${execution.name} ${path} VALUE`}`;
+  const command = gateCommand(message, path, execution, hints, showNamespace);
+  return command ? `${GATE_WAITING.exec(message!)![1]}: ${command}` : message;
 }
 
 // ─── Node order ──────────────────────────────────────────────────────────────
@@ -294,15 +301,23 @@ export interface NodeRow {
   node: NodeStatus;
 }
 
-/** The node table: path, phase, attempts, duration, message. */
-export function nodeRows(rows: readonly NodeRow[], execution: Snapshot, now: number, options: RenderOptions = {}): Cell[][] {
+/**
+ * The node table: path, phase, attempts, duration, message. With `commandsApart`, a waiting gate's message
+ * stops before its command (the terminal table shows the commands under the table, where they are not cut).
+ */
+export function nodeRows(rows: readonly NodeRow[], execution: Snapshot, now: number, options: RenderOptions & { commandsApart?: boolean } = {}): Cell[][] {
+  const message = (path: string, node: NodeStatus) => {
+    const text = node.message ?? node.error?.message;
+    if (options.commandsApart && gateCommand(text, path, execution, options.hints)) return GATE_WAITING.exec(text!)![1]!;
+    return gateHint(text, path, execution, options.hints, options.showNamespace) ?? '';
+  };
   const header: Cell[] = ['NODE', 'PHASE', 'ATTEMPTS', 'DURATION', 'MESSAGE'].map((text) => ({ text, style: 'bold' as Style }));
   const body = rows.map(({ path, node }): Cell[] => [
     { text: path },
     { text: node.phase, ...(phaseStyle(node.phase) ? { style: phaseStyle(node.phase)! } : {}) },
     { text: node.attempts ? String(node.attempts) : '' },
     { text: elapsed(node.startedAt, node.finishedAt, now) },
-    { text: gateHint(node.message ?? node.error?.message, path, execution, options.hints, options.showNamespace) ?? '' },
+    { text: message(path, node) },
   ]);
   return layout([header, ...body]);
 }
@@ -342,7 +357,7 @@ export class LineRenderer implements Renderer {
     const s = snapshot.status ?? {};
     const nodes = s.nodes ?? {};
     const paths = this.order.update(nodes, snapshot.spec);
-    this.width = Math.max(this.width, ...paths.map((p) => p.length));
+    this.width = Math.max(this.width, snapshot.name.length, ...paths.map((p) => p.length));
     const phase = s.phase ?? 'Pending';
     const key = phase;
     if (this.workflowSeen !== key && !TERMINAL.has(phase)) {
@@ -451,6 +466,12 @@ export class TtyRenderer implements Renderer {
     const lines: Cell[][] = [summaryCells(snapshot, now)];
     const failed = s.phase === 'Failed' || s.phase === 'Aborted' || s.phase === 'Failing' || s.phase === 'Aborting';
     const footer: Cell[][] = failed && s.message ? [[{ text: s.message, style: 'red' }]] : [];
+    // Under the table, the command that decides each waiting gate, uncut.
+    for (const path of paths) {
+      const node = nodes[path]!;
+      const command = node.phase === 'Running' ? gateCommand(node.message, path, snapshot, this.options.hints, this.options.showNamespace) : undefined;
+      if (command) footer.push([{ text: `${path} waits: `, style: 'yellow' }, { text: command, style: 'bold' }]);
+    }
     const room = this.stream.rows ? Math.max(1, this.stream.rows - 1 - lines.length - footer.length - 1 /* header */) : Infinity;
     let shown = paths;
     let hidden = 0;
@@ -469,7 +490,7 @@ export class TtyRenderer implements Renderer {
       hiddenDone = [...drop].filter((p) => nodes[p]!.phase === 'Succeeded' || nodes[p]!.phase === 'Skipped').length;
     }
     if (paths.length) {
-      lines.push(...nodeRows(shown.map((path) => ({ path, node: nodes[path]! })), snapshot, now, this.options));
+      lines.push(...nodeRows(shown.map((path) => ({ path, node: nodes[path]! })), snapshot, now, { ...this.options, commandsApart: true }));
       if (hidden) lines.push([{ text: `… ${hidden} more node${hidden === 1 ? '' : 's'} (${hiddenDone} succeeded or skipped, ${hidden - hiddenDone} other)`, style: 'gray' }]);
     } else if (s.message && !failed) lines.push([{ text: s.message, style: 'gray' }]);
     lines.push(...footer);

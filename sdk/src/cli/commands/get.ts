@@ -12,14 +12,14 @@ import { WORKFLOW_LABEL } from './run.ts';
 
 const useColor = () => Boolean(process.stdout.isTTY && process.stdout.hasColors?.());
 
-/** What an execution runs: the CLI's label, the definition or launch plan it names, or what it resolved. */
+/** What an execution runs: the definition it resolved, the one it names, the CLI's label, or its launch plan. */
 export function workflowOf(wf: FlyteWorkflow): string {
   const label = wf.metadata.labels?.[WORKFLOW_LABEL];
   const spec = (wf.spec ?? {}) as { definition?: { name: string; version: string }; launchPlan?: string };
-  if (spec.launchPlan) return `launchplan/${spec.launchPlan}`;
+  if (wf.status?.resolved?.definition) return wf.status.resolved.definition;
   if (spec.definition) return `${spec.definition.name}.${spec.definition.version}`;
   if (label) return label;
-  if (wf.status?.resolved?.definition) return wf.status.resolved.definition;
+  if (spec.launchPlan) return `launchplan/${spec.launchPlan}`;
   return '-';
 }
 

@@ -225,8 +225,10 @@ async function runRemotely(cluster: Cluster, loaded: LoadedModule, target: Targe
   // Not the default launch plans registration adds for each workflow: only what the nodes start.
   const registered = reached.length ? registration([], reached, code.hash.slice(0, 12), code, ns).filter((r) => r.kind !== 'LaunchPlan' || needed.has(r.metadata.name!)) : [];
   const specs = [fwf.spec, ...registered.filter((r) => r.kind === 'WorkflowDefinition').map((r) => (r.spec as { workflow: unknown }).workflow)];
+  // Built first: a bundle too large for a ConfigMap is the file's problem (exit 2), not the cluster's.
+  const configMap = needsShippedCode(specs) ? codeConfigMap(loaded.bundle.code, code, ns) : undefined;
   try {
-    if (needsShippedCode(specs)) await apply(cluster.client, ns, codeConfigMap(loaded.bundle.code, code, ns) as never);
+    if (configMap) await apply(cluster.client, ns, configMap as never);
     for (const r of registered) await apply(cluster.client, ns, r as never);
   } catch (e) {
     throw new ApiError(`shipping the code to namespace ${ns}: ${apiMessage(e)}`);
