@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { FlyteWorkflow } from '../../src/api/flyteworkflow.ts';
 import { definitionPath, launchPlanPath, workflowPath } from '../../src/k8s/paths.ts';
 import { repoRoot } from '../../tools/controlplane/components.ts';
 import { usePropellerEnv, type Env } from './helpers/e2e.ts';
+import { kubeconfigWithToken, serviceAccountToken } from './helpers/restricted.ts';
 
 const CLI = join(repoRoot, 'sdk', 'bin', 'propeller.ts');
 const CLI_TIMEOUT_MS = 120_000;
@@ -319,6 +320,53 @@ describe('the propeller CLI on the cluster', { concurrency: true }, () => {
     const none = await cli(env(), ['launch', ...ns(), 'no-such-plan']);
     assert.equal(none.code, 3);
     assert.match(none.stderr, /launch plan no-such-plan not found in namespace /);
+  });
+
+  test('as a project submitter and a project admin, with the chart\'s roles and nothing more', { timeout: 150_000 }, async () => {
+    const docs = parseAllDocuments(readFileSync(join(repoRoot, 'manifests', '20-rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; rules?: unknown[] } | null);
+    const kubeconfigs: Record<string, string> = {};
+    for (const role of ['submitter', 'admin']) {
+      const rules = docs.find((d) => d?.kind === 'ClusterRole' && d.metadata?.name === `propeller-${role}`)?.rules;
+      assert.ok(rules, `manifests/20-rbac.yaml has the ClusterRole propeller-${role}`);
+      const name = `cli-${role}`;
+      const base = `/api/v1/namespaces/${env().ns}`;
+      const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${env().ns}`;
+      await env().client.request('POST', `${base}/serviceaccounts`, { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } });
+      await env().client.request('POST', `${rbac}/roles`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name }, rules } });
+      await env().client.request('POST', `${rbac}/rolebindings`, {
+        body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: env().ns }] },
+      });
+      const path = join(scratch({}), 'kubeconfig');
+      writeFileSync(path, await kubeconfigWithToken(env().kubeconfig, env().client.server, await serviceAccountToken(env().client, env().ns, name)));
+      kubeconfigs[role] = path;
+    }
+    // A submitter runs workflows (the code ConfigMap may exist already: create alone suffices) and decides gates…
+    const run = await cli(env(), ['run', '--remote', ...ns(), ...SIMPLE], { kubeconfig: kubeconfigs['submitter']! });
+    assert.equal(run.code, 0, explain(run));
+    assert.equal(run.stdout, '3\n');
+    const name = /^execution (\S+)/m.exec(run.stderr)![1]!;
+    assert.match((await cli(env(), ['get', ...ns(), name], { kubeconfig: kubeconfigs['submitter']! })).stdout, /^Phase: +Succeeded$/m);
+    // …but registers nothing.
+    const denied = await cli(env(), ['register', ...ns(), 'examples/standard-scale.ts', '--version', 'rbac-1'], { kubeconfig: kubeconfigs['submitter']! });
+    assert.equal(denied.code, 3, explain(denied));
+    assert.match(denied.stderr, /forbidden/i);
+    // An admin registers, again (unchanged), a changed workflow under the same version (refused as immutable,
+    // not as forbidden), and a new version (the launch plans are patched, as the role allows).
+    const dir = scratch({ 'flows.ts': MODULE });
+    const register = (version: string) => cli(env(), ['register', ...ns(), join(dir, 'flows.ts'), '--version', version], { kubeconfig: kubeconfigs['admin']! });
+    const first = await register('rbac-1');
+    assert.equal(first.code, 0, explain(first));
+    assert.match(first.stdout, /^workflowdefinition\/gated\.rbac-1 created$/m);
+    const again = await register('rbac-1');
+    assert.equal(again.code, 0, explain(again));
+    assert.match(again.stdout, /^workflowdefinition\/gated\.rbac-1 unchanged$/m);
+    writeFileSync(join(dir, 'flows.ts'), MODULE.replace('n * 2', 'n * 4'));
+    const changed = await register('rbac-1');
+    assert.equal(changed.code, 3, explain(changed));
+    assert.match(changed.stderr, /exists with a different workflow: a definition version never changes/);
+    const bumped = await register('rbac-2');
+    assert.equal(bumped.code, 0, explain(bumped));
+    assert.match(bumped.stdout, /^launchplan\/gated configured$/m);
   });
 
   test('the live watch in a terminal: one table, redrawn in place, every node Succeeded at the end', { timeout: 150_000 }, async (t) => {
