@@ -76,6 +76,14 @@ export const gated = workflow({ outputs: { doubled: t.int, note: t.str } }, () =
 export const slow = workflow({ output: t.int }, () => double({ n: 1 }, { after: [sleep('1h')] }));
 `;
 
+/** A workflow whose nodes start a launch plan of the same module: run --remote registers it first. */
+const NESTED = `import { launchPlan, t, task, workflow } from '@propeller/sdk';
+export const square = task({ inputs: { n: t.int }, output: t.int }, ({ n }) => n * n);
+export const inner = workflow({ inputs: { n: t.int }, output: t.int }, ({ n }) => square({ n }));
+export const inner_lp = launchPlan({ workflow: inner, defaultInputs: { n: 3 } });
+export const outer = workflow({ inputs: { m: t.int }, outputs: { a: t.int, b: t.int } }, ({ m }) => ({ a: inner_lp({ n: m }), b: inner_lp({}, { name: 'by_default' }) }));
+`;
+
 async function getWf(env: Env, name: string): Promise<FlyteWorkflow> {
   return env.client.request<FlyteWorkflow>('GET', workflowPath(env.ns, name));
 }
@@ -146,6 +154,21 @@ describe('the propeller CLI on the cluster', { concurrency: true }, () => {
     assert.match(r.stderr, /^boom +Failed +attempt 1/m);
   });
 
+  test('run --remote registers the launch plans its launch-plan nodes start, at the code\'s version', { timeout: 150_000 }, async () => {
+    const dir = scratch({ 'nested.ts': NESTED });
+    const r = await cli(env(), ['run', '--remote', ...ns(), join(dir, 'nested.ts'), 'outer', '--m', '4', '-o', 'json']);
+    assert.equal(r.code, 0, explain(r));
+    assert.deepEqual(JSON.parse(r.stdout), { a: 16, b: 9 });
+    const lp = await env().client.request<{ spec: { workflow: { name: string; version: string }; defaultInputs?: unknown } }>('GET', launchPlanPath(env().ns, 'inner-lp'));
+    assert.match(lp.spec.workflow.version, /^[0-9a-f]{12}$/);
+    assert.deepEqual(lp.spec.defaultInputs, { n: 3 });
+    await env().client.request('GET', definitionPath(env().ns, `inner.${lp.spec.workflow.version}`));
+    // Only what the nodes start: no default launch plan for inner or outer.
+    for (const name of ['inner', 'outer']) {
+      await assert.rejects(env().client.request('GET', launchPlanPath(env().ns, name)), /404/);
+    }
+  });
+
   test('--no-wait prints the name; watch follows it to the end; list shows it newest first', { timeout: 150_000 }, async () => {
     const started = await cli(env(), ['run', '--remote', '--no-wait', ...ns(), 'examples/workflow.ts', 'documented_wf']);
     assert.equal(started.code, 0, explain(started));
@@ -172,6 +195,9 @@ describe('the propeller CLI on the cluster', { concurrency: true }, () => {
   test('abort: the execution ends Aborted, and watch exits 1', { timeout: 150_000 }, async () => {
     const name = (await cli(env(), ['run', '--remote', '--no-wait', ...ns(), join(module(), 'flows.ts'), 'slow'])).stdout.trim();
     await until(env(), name, 'running sleep', (wf) => wf.status?.nodes?.['sleep']?.phase === 'Running');
+    const impatient = await cli(env(), ['watch', ...ns(), name, '--timeout', '1s']);
+    assert.equal(impatient.code, 3, explain(impatient));
+    assert.match(impatient.stderr, new RegExp(`^error: timed out after 1s waiting for ${name} to finish \\(it is Running\\); it keeps running: propeller watch ${name}$`, 'm'));
     const aborted = await cli(env(), ['abort', ...ns(), name, '--wait']);
     assert.equal(aborted.code, 0, explain(aborted));
     assert.equal((await getWf(env(), name)).status?.phase, 'Aborted');
