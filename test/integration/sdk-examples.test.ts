@@ -72,12 +72,12 @@ describe('TypeScript examples: the same result locally and on the cluster', { co
 
   test('a task that returns NaN fails the same way locally and remotely, naming the task and output', { timeout: 90_000 }, async () => {
     const m = await load('workflow.ts');
-    // All x equal: the slope's denominator is 0, so the task returns NaN, which JSON writes as null.
+    // All x equal: the slope's denominator is 0, so the task returns NaN, which is not a JSON number.
     const inputs = { x: [1, 1, 1], y: [1, 2, 3] };
     const local = await runLocal(m.definitions.get('workflow:simple_wf') as WorkflowDefinition, inputs);
     const remote = await runRemote(env(), m, 'simple_wf', inputs);
     assert.equal(local.phase, 'Failed');
-    assert.match(local.status.error?.message ?? '', /TypeCheckError: task "slope": output "o0": expected float, got null/);
+    assert.match(local.status.error?.message ?? '', /TypeCheckError: task "slope": output "o0": NaN is not a JSON number/);
     assert.deepEqual(remoteOutcome(remote), localOutcome(local));
   });
 
