@@ -257,7 +257,8 @@ function compare(a: Amount, b: Amount): -1 | 0 | 1 {
   if (sa !== sb) return sa < sb ? -1 : 1;
   if (sa === 0) return 0;
   const magnitude = compareMagnitude(a, b);
-  return (sa < 0 ? -magnitude : magnitude) as -1 | 0 | 1;
+  // Not -magnitude: negating 0 gives -0, which Object.is (and strict asserts) tell from 0.
+  return (sa < 0 ? 0 - magnitude : magnitude) as -1 | 0 | 1;
 }
 
 function compareMagnitude(a: Amount, b: Amount): -1 | 0 | 1 {

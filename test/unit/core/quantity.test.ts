@@ -337,3 +337,7 @@ test('compareQuantities agrees with the values where doubles can tell them apart
     }),
   );
 });
+
+test('equal negative quantities compare as 0, not -0', () => {
+  for (const [a, b] of [['-3m', '-3m'], ['-1', '-1000m'], ['-2Ki', '-2048']]) assert.ok(Object.is(compareQuantities(a!, b!), 0), `${a} vs ${b}`);
+});
