@@ -1,5 +1,6 @@
 import { WorkflowCompileError } from './errors.ts';
 import type { CallOptions } from './call.ts';
+import { currentScope } from './scope.ts';
 
 type Callable = (inputs: any, options?: CallOptions) => unknown;
 
@@ -11,7 +12,7 @@ export function partial<F extends Callable, B extends Partial<Parameters<F>[0]>>
   if (typeof callee !== 'function') throw new WorkflowCompileError('partial(...) takes a task, workflow or launch plan and the inputs to fix');
   return (inputs, options) => {
     const again = Object.keys(inputs ?? {}).filter((k) => Object.hasOwn(bound, k));
-    if (again.length) throw new WorkflowCompileError(`input${again.length > 1 ? 's' : ''} ${again.map((k) => `"${k}"`).join(', ')} ${again.length > 1 ? 'are' : 'is'} fixed by partial(...) and cannot be passed again`);
+    if (again.length) throw new WorkflowCompileError(`workflow "${currentScope('a partial(...) callee').workflow}": input${again.length > 1 ? 's' : ''} ${again.map((k) => `"${k}"`).join(', ')} ${again.length > 1 ? 'are' : 'is'} fixed by partial(...) and cannot be passed again`);
     return callee({ ...bound, ...inputs }, options) as ReturnType<F>;
   };
 }

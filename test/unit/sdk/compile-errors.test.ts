@@ -175,7 +175,7 @@ test('partial(...) fixes inputs; passing one again, or fixing one the callee lac
   const plusOne = partial(add, { y: 1 });
   const nodes = workflow({ name: 'p', inputs: { x: t.int }, output: t.int }, ({ x }) => plusOne({ x }, { name: 'plus_one' })).definition.compile().nodes;
   assert.deepEqual(nodes, { plus_one: { task: 'add', inputs: { y: { value: 1 }, x: { from: 'inputs.x' } } } });
-  throwsCompileError(() => compile(({ x }) => plusOne({ x, y: 2 } as never)), 'input "y" is fixed by partial(...) and cannot be passed again');
+  throwsCompileError(() => compile(({ x }) => plusOne({ x, y: 2 } as never)), 'workflow "w": input "y" is fixed by partial(...) and cannot be passed again');
   throwsCompileError(() => compile(({ x }) => partial(add, { z: 1 } as never)({ x } as never)), 'workflow "w", node "add": no input "z"; the inputs are x, y');
   throwsCompileError(() => compile(({ x }) => partial(add, { y: 'a' } as never)({ x } as never)), 'workflow "w", node "add": input "y": expected int, got str "a"');
   throwsCompileError(() => partial(1 as never, {} as never), 'partial(...) takes a task, workflow or launch plan and the inputs to fix');
