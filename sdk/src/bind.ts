@@ -19,14 +19,29 @@ export function bindValue(scope: Scope, value: unknown, type: FlyteType, where: 
       throw new WorkflowCompileError(`${where}: ${ref.from} is an output of a node of another workflow or conditional arm; pass values between workflows as inputs and outputs`);
     }
   }
+  checkBinding(binding, type, new Map(refs.map((r) => [r.from, r.type])), where);
+  return binding;
+}
+
+/** Checks a binding against a type, down through list and dict bindings, as the operator's compiler will. */
+function checkBinding(binding: Binding, type: FlyteType, refTypes: ReadonlyMap<string, string>, where: string): void {
   if ('from' in binding) {
-    const got = parsed(refs[0]!.type, where);
+    const got = parsed(refTypes.get(binding.from)!, where);
     if (!isAssignable(got, type)) throw new WorkflowCompileError(`${where}: expected ${text(type)}, got ${text(got)} from ${binding.from}`);
   } else if ('value' in binding) {
     const m = checkValue(type, binding.value);
     if (m) throw new WorkflowCompileError(`${where}: ${formatMismatch(m)}`);
+  } else {
+    const inner = type.kind === 'optional' ? type.of : type;
+    if ('list' in binding) {
+      if (inner.kind !== 'list') throw new WorkflowCompileError(`${where}: expected ${text(type)}, got a list`);
+      binding.list.forEach((b, i) => checkBinding(b, inner.of, refTypes, `${where}[${i}]`));
+    } else {
+      if (inner.kind === 'dict') return; // any JSON object: whatever its values are
+      if (inner.kind !== 'map') throw new WorkflowCompileError(`${where}: expected ${text(type)}, got a dict`);
+      for (const [k, b] of Object.entries(binding.dict)) checkBinding(b, inner.of, refTypes, `${where}.${k}`);
+    }
   }
-  return binding;
 }
 
 function toBinding(value: unknown, where: string, refs: Ref[]): Binding {
