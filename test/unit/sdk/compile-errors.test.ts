@@ -335,10 +335,10 @@ test('validate reports bad retries, timeouts and resource quantities with the op
   );
 });
 
-test('validate reports a type mismatch inside a list the SDK passes through', () => {
+test('a type mismatch inside a list is caught where the list is bound, before validate', () => {
   throwsCompileError(
     () => validate(workflow({ name: 'v', output: t.list(t.int) }, () => [1, word({})] as never).definition),
-    'workflow "v" is invalid:\n  - workflow: outputs.o0: [1]: type mismatch: expected int, got str from word.o0',
+    'workflow "v": output "o0"[1]: expected int, got str from word.o0',
   );
 });
 
