@@ -34,7 +34,7 @@ export async function writePodStatus(client: KubeClient, ref: PodRef, build: (li
       const status = build(live);
       if (!status) return 'skipped';
       await client.request('PATCH', `${podPath(ref)}/status`, {
-        body: { metadata: { uid: ref.uid, resourceVersion: live.metadata.resourceVersion }, status },
+        body: { metadata: { uid: ref.uid, resourceVersion: live.metadata.resourceVersion }, status: clearingConditionFields(status) },
         contentType: STRATEGIC_MERGE_PATCH,
       });
       return 'written';
@@ -51,6 +51,16 @@ export async function writePodStatus(client: KubeClient, ref: PodRef, build: (li
       await backoff.wait();
     }
   }
+}
+
+/**
+ * A strategic merge patch merges conditions by type, so a reason or message the new condition
+ * leaves out would keep its old value (Initialized going True would still say
+ * ContainersNotInitialized); null removes them.
+ */
+function clearingConditionFields(status: PodStatus): unknown {
+  if (!status.conditions) return status;
+  return { ...status, conditions: status.conditions.map((c) => ({ reason: null, message: null, ...c })) };
 }
 
 /**
