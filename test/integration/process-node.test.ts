@@ -9,12 +9,13 @@ import { KubeClient } from '../../src/k8s/rest.ts';
 import { isInvalid, isNotFound } from '../../src/k8s/errors.ts';
 import { startControlPlane } from '../../tools/controlplane/control-plane.ts';
 import { configMapVolumeFiles } from '../../tools/process-node/configmap-files.ts';
-import { mountConfigMapVolumes, unlockVolumes } from '../../tools/process-node/configmap-volumes.ts';
 import { planProcess } from '../../tools/process-node/container-command.ts';
 import { expandVars } from '../../tools/process-node/expand-vars.ts';
 import { mapMountedPath } from '../../tools/process-node/mount-paths.ts';
-import { containerCreatingStatus, exitCodeOf, runningStatus, terminatedStatus } from '../../tools/process-node/pod-status.ts';
+import { exitCodeOf, podStatusOf, type ContainerView, type PodView } from '../../tools/process-node/pod-status.ts';
 import type { ConfigMap, Container, Pod, Volume, VolumeMount } from '../../tools/process-node/pod-types.ts';
+import { containerMounts, setUpPodVolumes } from '../../tools/process-node/pod-volumes.ts';
+import { unlockTree } from '../../tools/process-node/sandbox-files.ts';
 import { chooseTerminationMessage } from '../../tools/process-node/termination-message.ts';
 
 let client: KubeClient;
@@ -315,14 +316,14 @@ fs.writeFileSync(process.env.OUT, JSON.stringify({
     await createPod(
       ns,
       'scratch',
-      { command: ['sh', '-c', 'exit 0'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
-      { volumes: [{ name: 'scratch', emptyDir: {} } as Volume] },
+      { command: ['sh', '-c', 'exit 0'], volumeMounts: [{ name: 'creds', mountPath: '/etc/creds' }] },
+      { volumes: [{ name: 'creds', secret: { secretName: 'not-mounted' } } as Volume] },
     );
     const pod = await waitForPhase(ns, 'scratch', ['Succeeded', 'Failed']);
     assert.equal(pod.status?.phase, 'Succeeded');
     await waitFor('a ProcessNodeUnsupported event', 15_000, async () => (await podEvents(ns, 'scratch', 'ProcessNodeUnsupported')).length > 0);
     const [event] = await podEvents(ns, 'scratch', 'ProcessNodeUnsupported');
-    assert.match(event?.message ?? '', /not mounted: volume "scratch" \(emptyDir\) at \/scratch$/);
+    assert.match(event?.message ?? '', /only configMap and emptyDir volumes are mounted; not mounted: volume "creds" \(secret\) at \/etc\/creds$/);
     // The service account token volume admission adds to every pod is left out silently.
     assert.doesNotMatch(event?.message ?? '', /kube-api-access/);
   });
@@ -394,17 +395,36 @@ describe('process node building blocks', () => {
     assert.ok(tail.startsWith('line 20\n') && tail.endsWith('line 99'));
   });
 
+  const view = (containers: Record<string, ContainerView>, extra: Partial<PodView> = {}): PodView => ({
+    containers: new Map(Object.entries(containers)),
+    sandboxReady: true,
+    startTime: '2020-01-02T00:00:00Z',
+    at: '2020-01-02T00:00:05Z',
+    ...extra,
+  });
+
   test('status builders: signals, phases, and conditions that keep their transition time', () => {
     assert.equal(exitCodeOf(null, 'SIGKILL'), 137);
     assert.equal(exitCodeOf(3, null), 3);
-    const running = runningStatus(pod, { startedAt: '2020-01-02T00:00:00Z', containerID: 'process://1' });
+    const run = (id: number): ContainerView => ({ state: { running: { startedAt: '2020-01-02T00:00:00Z', containerID: `process://${id}` } } });
+    const running = podStatusOf(pod, view({ main: run(1), side: run(2) }));
     assert.equal(running.phase, 'Running');
-    assert.deepEqual(running.containerStatuses?.map((c) => Object.keys(c.state ?? {})[0]), ['running', 'waiting']);
+    assert.deepEqual(running.containerStatuses?.map((c) => Object.keys(c.state ?? {})[0]), ['running', 'running']);
     assert.equal(running.conditions?.find((c) => c.type === 'Initialized')?.lastTransitionTime, '2020-01-01T00:00:00Z');
+    assert.equal(running.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     const exit = { exitCode: 0, message: 'ok', startedAt: '2020-01-02T00:00:00Z', finishedAt: '2020-01-02T00:00:01Z', containerID: 'process://1' };
-    assert.equal(terminatedStatus(pod, exit).phase, 'Succeeded');
-    assert.equal(terminatedStatus(pod, { ...exit, exitCode: 1 }).containerStatuses?.[0]?.state?.terminated?.reason, 'Error');
-    const deadline = terminatedStatus(pod, exit, { reason: 'DeadlineExceeded', message: 'late' });
+    assert.equal(podStatusOf(pod, view({ main: { state: { terminated: exit } }, side: run(2) })).phase, 'Running', 'a pod runs while any container runs');
+    assert.equal(podStatusOf(pod, view({ main: { state: { terminated: exit } }, side: { state: { terminated: exit } } })).phase, 'Succeeded');
+    const failed = podStatusOf(pod, view({ main: { state: { terminated: exit } }, side: { state: { terminated: { ...exit, exitCode: 1 } } } }));
+    assert.equal(failed.phase, 'Failed');
+    assert.deepEqual(failed.containerStatuses?.map((c) => c.state?.terminated?.reason), ['Completed', 'Error']);
+    assert.deepEqual(failed.conditions?.map((c) => [c.type, c.status, c.reason]), [
+      ['PodReadyToStartContainers', 'False', undefined],
+      ['Initialized', 'True', undefined],
+      ['Ready', 'False', 'PodFailed'],
+      ['ContainersReady', 'False', 'PodFailed'],
+    ]);
+    const deadline = podStatusOf(pod, view({ main: { state: { terminated: exit } } }, { podReason: { reason: 'DeadlineExceeded', message: 'late' } }));
     assert.equal(deadline.phase, 'Failed');
     assert.equal(deadline.reason, 'DeadlineExceeded');
   });
@@ -480,28 +500,32 @@ describe('process node building blocks', () => {
         spec: { containers: [{ name: 'main', command: ['x'], volumeMounts: [{ name: 'v', mountPath: '/v' }] } as Container] },
       };
       (volumePod.spec as unknown as { volumes: Volume[] }).volumes = [{ name: 'v', configMap: { name: 'cm' } }];
-      const outcome = await mountConfigMapVolumes(fakeClient, volumePod, volumePod.spec.containers[0]!, sandbox);
+      const outcome = await setUpPodVolumes(fakeClient, volumePod, sandbox);
       assert.equal(outcome.ok, false);
       assert.match(outcome.ok ? '' : outcome.message, /^MountVolume\.SetUp failed for volume "v" : configmap "cm" has key "\.\.\/\.\.\/\.\.\/escape"/);
       assert.deepEqual((await readdir(dir, { recursive: true })).filter((p) => p.includes('escape')), []);
 
       forged.data = { 'fine.txt': 'ok' };
-      const mounted = await mountConfigMapVolumes(fakeClient, volumePod, volumePod.spec.containers[0]!, sandbox);
+      const volumes = await setUpPodVolumes(fakeClient, volumePod, sandbox);
+      assert.ok(volumes.ok);
+      const mounted = await containerMounts(volumePod, volumePod.spec.containers[0]!, volumes.dirs);
       assert.ok(mounted.ok);
-      assert.deepEqual(mounted.mounted.mappings, [{ containerPath: '/v', hostPath: join(sandbox, 'volumes', 'v') }]);
+      assert.deepEqual(mounted.mounts.mappings, [{ containerPath: '/v', hostPath: join(sandbox, 'volumes', 'v') }]);
       assert.equal((await stat(join(sandbox, 'volumes', 'v', 'fine.txt'))).mode & 0o777, 0o444);
       assert.equal((await stat(join(sandbox, 'volumes', 'v'))).mode & 0o777, 0o555);
-      await unlockVolumes(sandbox);
+      await unlockTree(sandbox);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
   test('a pod waiting for its volumes is Pending with its containers in ContainerCreating', () => {
-    const status = containerCreatingStatus(pod, '2020-01-02T00:00:00Z');
+    const status = podStatusOf(pod, view({}, { sandboxReady: false }));
     assert.equal(status.phase, 'Pending');
     assert.deepEqual(status.containerStatuses?.map((c) => c.state), [{ waiting: { reason: 'ContainerCreating' } }, { waiting: { reason: 'ContainerCreating' } }]);
-    assert.equal(status.conditions?.find((c) => c.type === 'Ready')?.reason, 'ContainersNotReady');
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    assert.deepEqual([ready?.reason, ready?.message], ['ContainersNotReady', 'containers with unready status: [main side]']);
+    assert.equal(status.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.status, 'False');
   });
 });
 

@@ -4,7 +4,7 @@ import type { Container } from './pod-types.ts';
 
 export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
-/** What to exec for a pod's main container: argv and env, no shell. */
+/** What to exec for one of a pod's containers: argv and env, no shell. */
 export interface ProcessPlan {
   file: string;
   args: string[];
@@ -23,13 +23,13 @@ export type PlanResult = { ok: true; plan: ProcessPlan } | { ok: false; message:
  */
 export function planProcess(
   container: Container,
-  opts: { hostEnv: NodeJS.ProcessEnv; terminationLogPath: string; mounts?: readonly PathMapping[] },
+  opts: { hostEnv: NodeJS.ProcessEnv; terminationLogPath: string; mounts?: readonly PathMapping[]; field?: string },
 ): PlanResult {
   const command = container.command ?? [];
   if (command.length === 0) {
     return {
       ok: false,
-      message: `container "${container.name}" has no command: the process node ignores images, so there is no entrypoint to fall back to; set spec.containers[0].command`,
+      message: `container "${container.name}" has no command: the process node ignores images, so there is no entrypoint to fall back to; set ${opts.field ?? 'spec.containers[0]'}.command`,
     };
   }
   const messagePath = container.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
