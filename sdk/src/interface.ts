@@ -1,3 +1,5 @@
+import { checkValue, formatMismatch } from '../../src/core/types/index.ts';
+import { parsed } from './bind.ts';
 import { WorkflowCompileError } from './errors.ts';
 import { isType, type Type } from './types.ts';
 
@@ -24,4 +26,27 @@ export function outputTexts(what: string, output: Type<unknown> | undefined, out
     return { outputs: { [SINGLE_OUTPUT]: output.text }, single: true };
   }
   return { outputs: typeTexts(what, 'output', outputs), single: false };
+}
+
+/** What a task or workflow declares: its inputs, its outputs and defaults checked against the inputs. */
+export interface Declared {
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  single: boolean;
+  defaults: Record<string, unknown>;
+}
+
+export function declared(
+  what: string,
+  options: { inputs?: Readonly<Record<string, Type<unknown>>>; output?: Type<unknown>; outputs?: Readonly<Record<string, Type<unknown>>>; defaults?: unknown },
+): Declared {
+  const inputs = typeTexts(what, 'input', options.inputs);
+  const { outputs, single } = outputTexts(what, options.output, options.outputs);
+  const defaults = { ...((options.defaults as Record<string, unknown> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(defaults)) {
+    if (!Object.hasOwn(inputs, k)) throw new WorkflowCompileError(`${what}: a default for "${k}", which is not an input`);
+    const m = checkValue(parsed(inputs[k]!, `${what}: input "${k}"`), v);
+    if (m) throw new WorkflowCompileError(`${what}: the default of input "${k}": ${formatMismatch(m)}`);
+  }
+  return { inputs, outputs, single, defaults };
 }

@@ -2,7 +2,7 @@ import { checkValue, formatMismatch } from '../../src/core/types/index.ts';
 import { parsed } from './bind.ts';
 import { callNode, type CallOptions } from './call.ts';
 import { TypeCheckError, WorkflowCompileError } from './errors.ts';
-import { outputTexts, SINGLE_OUTPUT, typeTexts } from './interface.ts';
+import { declared, SINGLE_OUTPUT } from './interface.ts';
 import { attach, nameOf, type Definition } from './registry.ts';
 import type { Type } from './types.ts';
 import type { Args, CallResult, Returned, TypeMap, Values } from './typing.ts';
@@ -81,15 +81,7 @@ export class TaskDefinition implements Definition {
     this.options = options;
     this.fn = fn;
     this.name = options.name;
-    const what = `task "${options.name ?? '(unnamed)'}"`;
-    this.inputs = typeTexts(what, 'input', options.inputs);
-    ({ outputs: this.outputs, single: this.single } = outputTexts(what, options.output, options.outputs));
-    this.defaults = { ...((options.defaults as Record<string, unknown> | undefined) ?? {}) };
-    for (const [k, v] of Object.entries(this.defaults)) {
-      if (!Object.hasOwn(this.inputs, k)) throw new WorkflowCompileError(`${what}: a default for "${k}", which is not an input`);
-      const m = checkValue(parsed(this.inputs[k]!, `${what}: input "${k}"`), v);
-      if (m) throw new WorkflowCompileError(`${what}: the default of input "${k}": ${formatMismatch(m)}`);
-    }
+    ({ inputs: this.inputs, outputs: this.outputs, single: this.single, defaults: this.defaults } = declared(`task "${options.name ?? '(unnamed)'}"`, options));
   }
 
   resolvedName(): string {

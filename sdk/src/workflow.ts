@@ -1,9 +1,8 @@
 import type { Binding, NodeSpec } from '../../src/api/flyteworkflow.ts';
-import { checkValue, formatMismatch } from '../../src/core/types/index.ts';
 import { bindValue, parsed } from './bind.ts';
 import { callNode, type CallOptions } from './call.ts';
 import { WorkflowCompileError } from './errors.ts';
-import { outputTexts, SINGLE_OUTPUT, typeTexts } from './interface.ts';
+import { declared, SINGLE_OUTPUT } from './interface.ts';
 import { isOutputRecord, nodeOf, outputsOf, promiseOf, refOf, type Ref } from './promise.ts';
 import { attach, nameOf, type Definition } from './registry.ts';
 import { Scope, withScope } from './scope.ts';
@@ -71,15 +70,7 @@ export class WorkflowDefinition implements Definition {
     this.options = options;
     this.body = body;
     this.name = options.name;
-    const what = `workflow "${options.name ?? '(unnamed)'}"`;
-    this.inputs = typeTexts(what, 'input', options.inputs);
-    ({ outputs: this.outputs, single: this.single } = outputTexts(what, options.output, options.outputs));
-    this.defaults = { ...((options.defaults as Record<string, unknown> | undefined) ?? {}) };
-    for (const [k, v] of Object.entries(this.defaults)) {
-      if (!Object.hasOwn(this.inputs, k)) throw new WorkflowCompileError(`${what}: a default for "${k}", which is not an input`);
-      const m = checkValue(parsed(this.inputs[k]!, `${what}: input "${k}"`), v);
-      if (m) throw new WorkflowCompileError(`${what}: the default of input "${k}": ${formatMismatch(m)}`);
-    }
+    ({ inputs: this.inputs, outputs: this.outputs, single: this.single, defaults: this.defaults } = declared(`workflow "${options.name ?? '(unnamed)'}"`, options));
   }
 
   resolvedName(): string {
