@@ -10,6 +10,7 @@
 // even with the propeller gone, can never remove a namespace that the policy would keep.
 import { API_VERSION } from '../api/flyteworkflow.ts';
 import { LABELS, MANAGED_BY, WORKFLOW_LABELS } from '../api/labels.ts';
+import type { OwnerReference } from '../api/pod.ts';
 import {
   DNS_LABEL,
   PROJECT_KIND,
@@ -27,14 +28,6 @@ import { compareQuantities, parseQuantity } from './quantity.ts';
 // ---------------------------------------------------------------------------------------------------------
 // Shapes
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
 
 type Quantity = string | number;
 type ResourceList = Record<string, Quantity>;
