@@ -1,5 +1,6 @@
 import type { FlyteWorkflow } from '../api/flyteworkflow.ts';
 import { LABELS, MANAGED_BY } from '../api/labels.ts';
+import type { OwnerReference } from '../api/pod.ts';
 import { DeletionPolicy, PROJECT_FINALIZER, PROJECT_OBJECT_NAMES, ProjectSpec, type ProjectObject, type ProjectStatus } from '../api/project.ts';
 import type { Config } from '../config/schema.ts';
 import {
@@ -14,7 +15,6 @@ import {
   type NamespacePlan,
   type ObjectWrite,
   type ObservedNamespace,
-  type OwnerReference,
   type ProjectPlan,
   type ResourceQuotaObject,
   type RoleBindingObject,
