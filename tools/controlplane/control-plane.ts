@@ -54,28 +54,36 @@ const ADMIN_USER = 'propeller-admin';
 const runsDir = join(cacheRoot, 'runs');
 const stateFile = (id: string) => join(runsDir, `${id}.json`);
 
-export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const id = opts.id ?? `run-${process.pid}-${randomBytes(3).toString('hex')}`;
-  await reapStaleRuns(log);
-  const binaries = await ensureBinaries({ log });
-  if (opts.s3) Object.assign(binaries, await ensureBinaries({ only: [S3_PROCESS_NAME], log }));
+/**
+ * A new run's directory and record, saved before anything starts so that a crash from here on is reaped
+ * by the next run. The owner is this process unless `ownerPid` says otherwise (null: nobody).
+ */
+async function recordRun(id: string, prefix: string, owner: number | null | undefined, withKubeconfig: boolean) {
   const started = Date.now();
-  const dir = await mkdtemp(join(tmpdir(), 'propeller-cp-'));
-  const ownerPid = opts.ownerPid === undefined ? process.pid : opts.ownerPid;
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const ownerPid = owner === undefined ? process.pid : owner;
   const state: ControlPlaneState = {
     id,
     dir,
     ownerPid,
     ownerStartTime: ownerPid === null ? null : (startTimeOf(ownerPid) ?? null),
     server: '',
-    kubeconfigPath: join(dir, 'kubeconfig'),
+    kubeconfigPath: withKubeconfig ? join(dir, 'kubeconfig') : '',
     processes: [],
     startedAt: new Date(started).toISOString(),
     readyAfterMs: 0,
   };
-  // Record the run before starting anything, so a crash from here on is reaped by the next run.
   await saveState(state);
+  return { state, started, dir, ownerPid };
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const id = opts.id ?? `run-${process.pid}-${randomBytes(3).toString('hex')}`;
+  await reapStaleRuns(log);
+  const binaries = await ensureBinaries({ log });
+  if (opts.s3) Object.assign(binaries, await ensureBinaries({ only: [S3_PROCESS_NAME], log }));
+  const { state, started, dir } = await recordRun(id, 'propeller-cp-', opts.ownerPid, true);
   try {
     const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     state.server = `https://127.0.0.1:${apiPort}`;
@@ -172,21 +180,7 @@ export async function startS3Server(opts: { id?: string; ownerPid?: number | nul
   const id = opts.id ?? `s3-${process.pid}-${randomBytes(3).toString('hex')}`;
   await reapStaleRuns(log);
   const { versitygw } = await ensureBinaries({ only: [S3_PROCESS_NAME], log });
-  const started = Date.now();
-  const dir = await mkdtemp(join(tmpdir(), 'propeller-s3-'));
-  const ownerPid = opts.ownerPid === undefined ? process.pid : opts.ownerPid;
-  const state: ControlPlaneState = {
-    id,
-    dir,
-    ownerPid,
-    ownerStartTime: ownerPid === null ? null : (startTimeOf(ownerPid) ?? null),
-    server: '',
-    kubeconfigPath: '',
-    processes: [],
-    startedAt: new Date(started).toISOString(),
-    readyAfterMs: 0,
-  };
-  await saveState(state);
+  const { state, started, dir, ownerPid } = await recordRun(id, 'propeller-s3-', opts.ownerPid, false);
   const onSignal = ownerPid === process.pid ? killOnSignal(state) : undefined;
   try {
     const config = await addS3Process(state, versitygw!);
