@@ -22,10 +22,10 @@ export const CODE_HASH_LABEL = 'propeller.dev/code-hash';
 
 /**
  * Checks the workflow as the operator will: the same compiler, so the same messages (node, input, reason),
- * before anything reaches a cluster.
+ * before anything reaches a cluster. Returns the spec it checked, its tasks reading their code from `code`.
  */
-export function validate(wf: WorkflowDefinition): Spec {
-  const spec = workflowSpec(wf, PLACEHOLDER_CODE);
+export function validate(wf: WorkflowDefinition, code: CodeRef = PLACEHOLDER_CODE): Spec {
+  const spec = workflowSpec(wf, code);
   const launchPlans = new Map([...closureOf(wf).launchPlans].map(([name, lp]) => [name, launchPlanInterface(lp)]));
   const result = compileWorkflow(spec, { maxNodes: 10_000, maxDepth: 10, inputs: 'none', launchPlans });
   if (!result.ok) {
@@ -36,7 +36,7 @@ export function validate(wf: WorkflowDefinition): Spec {
 
 /** What a launch-plan node sees of the launch plan it starts, as the operator reads it from the cluster. */
 export function launchPlanInterface(lp: LaunchPlanDefinition): LaunchPlanInterface {
-  return { definition: `${resourceName(lp.workflow.resolvedName(), 'workflow')}`, inputs: lp.inputs, outputs: lp.workflow.outputs, defaulted: Object.keys(lp.defaults) };
+  return { definition: resourceName(lp.workflow.resolvedName(), 'workflow'), inputs: lp.inputs, outputs: lp.workflow.outputs, defaulted: Object.keys(lp.defaults) };
 }
 
 export interface ExecutionOptions {
@@ -48,9 +48,8 @@ export interface ExecutionOptions {
 
 /** A FlyteWorkflow that runs the workflow once, with its defaults under the given inputs. */
 export function execution(wf: WorkflowDefinition, code: CodeRef, options: ExecutionOptions = {}): Resource {
-  validate(wf);
   const name = resourceName(wf.resolvedName(), `workflow "${wf.resolvedName()}"`);
-  const spec = { ...workflowSpec(wf, code), inputs: { ...wf.defaults, ...(options.inputs ?? {}) } };
+  const spec = { ...validate(wf, code), inputs: { ...wf.defaults, ...(options.inputs ?? {}) } };
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -71,14 +70,14 @@ function checkVersion(version: string): void {
 
 /** The immutable WorkflowDefinition of a workflow at a version. */
 export function definition(wf: WorkflowDefinition, version: string, code: CodeRef, namespace?: string): Resource {
-  validate(wf);
+  const workflow = validate(wf, code);
   checkVersion(version);
   const name = resourceName(wf.resolvedName(), `workflow "${wf.resolvedName()}"`);
   return {
     apiVersion: API_VERSION,
     kind: DEFINITION_KIND,
     metadata: { name: definitionObjectName(name, version), ...(namespace ? { namespace } : {}), labels: { [SDK_LABEL]: 'true' } },
-    spec: { name, version, workflow: workflowSpec(wf, code) },
+    spec: { name, version, workflow },
   };
 }
 
