@@ -1,6 +1,5 @@
 import { inspect } from 'node:util';
 import { WorkflowCompileError } from './errors.ts';
-import type { Type } from './types.ts';
 
 /** What a promise stands for: a workflow input, a node's output, or a field of the error a failure handler sees. */
 export interface Ref {
@@ -150,7 +149,3 @@ export function nodeOf(x: unknown): NodeRef | undefined {
 }
 
 export const isOutputRecord = (x: unknown): boolean => typeof x === 'object' && x !== null && NODE in x && !(REF in x);
-
-export function typeText(t: Type<unknown>): string {
-  return t.text;
-}
