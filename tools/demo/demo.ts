@@ -24,6 +24,7 @@ import { JSON_PATCH, KubeClient, MERGE_PATCH } from '../../src/k8s/rest.ts';
 import { repoRoot } from '../controlplane/components.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/control-plane.ts';
 import { typeScriptRun, type TypeScriptRun } from './typescript-manifest.ts';
+import { WorkflowFeed } from './workflow-feed.ts';
 
 const USAGE = `usage: npm run demo -- [FILE] [options]
 
@@ -521,60 +522,64 @@ async function follow(client: KubeClient, target: Target, paths: Map<string, Nod
   const started = Date.now();
   let budget = opts.timeoutMs;
   let last = Date.now();
-  for (;;) {
-    checkInterrupted();
-    if (propeller && (propeller.exitCode !== null || propeller.signalCode !== null)) {
-      throw new Error(`the propeller exited (${propeller.exitCode ?? propeller.signalCode}) before the workflow finished; its log is above`);
-    }
-    const wf = await client.request<FlyteWorkflow>('GET', workflowPath(target.namespace, target.name));
-    const status = wf.status ?? {};
-    const t = `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
-    if (status.phase && seen.get('') !== status.phase) {
-      say(`${t}  ${'workflow'.padEnd(width)} ${status.phase}${status.phase === 'Failing' && status.message ? ` (${status.message})` : ''}`);
-      seen.set('', status.phase);
-    }
-    let waitingForPerson = false;
-    for (const [path, ns] of Object.entries(status.nodes ?? {})) {
-      const gate = gateOf(paths.get(path));
-      const line = describeNode(ns, gate !== undefined);
-      if (seen.get(path) !== line) {
-        say(`${t}  ${path.padEnd(width)} ${line}`);
-        seen.set(path, line);
+  const feed = await WorkflowFeed.open(client, target.namespace, target.name);
+  try {
+    for (;;) {
+      checkInterrupted();
+      if (propeller && (propeller.exitCode !== null || propeller.signalCode !== null)) {
+        throw new Error(`the propeller exited (${propeller.exitCode ?? propeller.signalCode}) before the workflow finished; its log is above`);
       }
-      if (!gate || ns.phase !== 'Running') continue;
-      const decision = opts.decisions.get(path);
-      if (ns.gate?.decision === 'Refused') {
-        const detail = ns.gate.detail ?? ns.message ?? '';
-        if (decision && sent.has(path) && sent.get(path) !== ns.gate.at) throw new Error(`gate ${path} refused the demo's ${decision.kind === 'signal' ? `--signal ${path}=${decision.text}` : 'decision'}: ${detail}`);
-        if (!refusals.has(`${path}\n${detail}`) && !decision) {
-          refusals.add(`${path}\n${detail}`);
-          say(`\n✗ Gate ${path} refused the signal (${detail}) and keeps waiting. Send another:\n\n   ${patchCommand(target, signalPatch(path, gate.kind === 'approve' ? { approved: true } : { value: sampleValue(gate.type) }))}\n`);
+      const wf = await feed.next(150);
+      const status = wf.status ?? {};
+      const t = `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+      if (status.phase && seen.get('') !== status.phase) {
+        say(`${t}  ${'workflow'.padEnd(width)} ${status.phase}${status.phase === 'Failing' && status.message ? ` (${status.message})` : ''}`);
+        seen.set('', status.phase);
+      }
+      let waitingForPerson = false;
+      for (const [path, ns] of Object.entries(status.nodes ?? {})) {
+        const gate = gateOf(paths.get(path));
+        const line = describeNode(ns, gate !== undefined);
+        if (seen.get(path) !== line) {
+          say(`${t}  ${path.padEnd(width)} ${line}`);
+          seen.set(path, line);
+        }
+        if (!gate || ns.phase !== 'Running') continue;
+        const decision = opts.decisions.get(path);
+        if (ns.gate?.decision === 'Refused') {
+          const detail = ns.gate.detail ?? ns.message ?? '';
+          if (decision && sent.has(path) && sent.get(path) !== ns.gate.at) throw new Error(`gate ${path} refused the demo's ${decision.kind === 'signal' ? `--signal ${path}=${decision.text}` : 'decision'}: ${detail}`);
+          if (!refusals.has(`${path}\n${detail}`) && !decision) {
+            refusals.add(`${path}\n${detail}`);
+            say(`\n✗ Gate ${path} refused the signal (${detail}) and keeps waiting. Send another:\n\n   ${patchCommand(target, signalPatch(path, gate.kind === 'approve' ? { approved: true } : { value: sampleValue(gate.type) }))}\n`);
+          }
+        }
+        if (decision) {
+          if (!sent.has(path)) {
+            sent.set(path, ns.gate?.decision === 'Refused' ? ns.gate.at : undefined);
+            const patch = await decisionPatch(client, target, path, decisionSignal(decision));
+            say(`\n▸ Gate ${path} reached; sending its decision, as: ${patchCommand(target, patch.body, patch.type)}\n`);
+            await client.request('PATCH', workflowPath(target.namespace, target.name), { body: patch.body, contentType: patch.type === 'merge' ? MERGE_PATCH : JSON_PATCH });
+          }
+          continue;
+        }
+        waitingForPerson = true;
+        if (!announced.has(path)) {
+          announced.add(path);
+          announceGate(target, path, gate);
         }
       }
-      if (decision) {
-        if (!sent.has(path)) {
-          sent.set(path, ns.gate?.decision === 'Refused' ? ns.gate.at : undefined);
-          const patch = await decisionPatch(client, target, path, decisionSignal(decision));
-          say(`\n▸ Gate ${path} reached; sending its decision, as: ${patchCommand(target, patch.body, patch.type)}\n`);
-          await client.request('PATCH', workflowPath(target.namespace, target.name), { body: patch.body, contentType: patch.type === 'merge' ? MERGE_PATCH : JSON_PATCH });
-        }
-        continue;
+      if (status.phase && TERMINAL_WORKFLOW_PHASES.has(status.phase)) {
+        for (const path of opts.decisions.keys()) if (!sent.has(path)) say(`  (gate ${path} was never reached, so its decision was not sent)`);
+        return status;
       }
-      waitingForPerson = true;
-      if (!announced.has(path)) {
-        announced.add(path);
-        announceGate(target, path, gate);
-      }
+      const now = Date.now();
+      if (!waitingForPerson) budget -= now - last;
+      last = now;
+      if (budget <= 0) throw new Error(`the workflow did not finish within --timeout ${opts.timeoutMs / 1000}s (not counting time spent waiting at a gate)`);
     }
-    if (status.phase && TERMINAL_WORKFLOW_PHASES.has(status.phase)) {
-      for (const path of opts.decisions.keys()) if (!sent.has(path)) say(`  (gate ${path} was never reached, so its decision was not sent)`);
-      return status;
-    }
-    const now = Date.now();
-    if (!waitingForPerson) budget -= now - last;
-    last = now;
-    if (budget <= 0) throw new Error(`the workflow did not finish within --timeout ${opts.timeoutMs / 1000}s (not counting time spent waiting at a gate)`);
-    await new Promise((r) => setTimeout(r, 150));
+  } finally {
+    feed.close();
   }
 }
 
